@@ -1,0 +1,96 @@
+//! What the engine needs from a strategy, whether it runs in the sandbox or
+//! natively, and the event and action types of the strategy world.
+
+use std::fmt;
+
+/// Host-side Rust types of the `stratbox:strategy` WIT world.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "strategy",
+        additional_derives: [PartialEq],
+    });
+}
+
+pub use bindings::stratbox::strategy::types::{
+    Action, Candle, Event, Fill, LimitOrder, Liquidity, OpenOrder, OrderIntent, OrderKind,
+    OrderStatus, OrderUpdate, Portfolio, Position, Side, Size, TimeInForce,
+};
+
+/// A strategy as the engine drives it: initialised once, then called once per
+/// event with a snapshot of its portfolio.
+pub trait Strategy {
+    /// Short name used in logs and errors, for example the file name.
+    fn id(&self) -> &str;
+
+    /// Passes the parameters to the strategy.
+    ///
+    /// # Errors
+    /// [`StrategyError::InvalidParams`] when the strategy refuses them, or
+    /// [`StrategyError::Fault`] when it crashed or exceeded a limit.
+    fn init(&mut self, params: &[(String, String)]) -> Result<(), StrategyError>;
+
+    /// Delivers one event and returns the strategy's actions.
+    ///
+    /// # Errors
+    /// [`StrategyError::Fault`] when the strategy crashed or exceeded a limit.
+    fn on_event(&mut self, event: &Event, portfolio: &Portfolio) -> Result<Vec<Action>, StrategyError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StrategyError {
+    #[error("strategy {strategy} rejected its parameters: {message}")]
+    InvalidParams { strategy: String, message: String },
+    #[error("strategy {strategy} faulted: {fault}")]
+    Fault { strategy: String, fault: Fault },
+}
+
+/// What went wrong inside a strategy call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// The call used up its fuel budget.
+    OutOfFuel,
+    /// The guest trapped on a stack overflow.
+    StackOverflow,
+    /// A memory or table grow beyond the cap.
+    MemoryLimit,
+    /// The guest returned more actions than allowed.
+    TooManyActions,
+    /// The guest's data exceeded what the host copies out of one call.
+    ResultTooLarge,
+    /// Any other trap: a panic, `unreachable`, an out-of-bounds access.
+    Trap,
+    /// The engine could not run the call at all.
+    Host,
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FaultKind::OutOfFuel => "out of fuel",
+            FaultKind::StackOverflow => "stack overflow",
+            FaultKind::MemoryLimit => "memory limit",
+            FaultKind::TooManyActions => "too many actions",
+            FaultKind::ResultTooLarge => "result too large",
+            FaultKind::Trap => "trap",
+            FaultKind::Host => "host error",
+        })
+    }
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+}
