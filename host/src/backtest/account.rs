@@ -91,7 +91,7 @@ impl Account {
     }
 
     pub fn realised_pnl(&self) -> f64 {
-        self.holdings.iter().map(|holding| holding.realised_pnl).sum()
+        self.holdings.iter().fold(0.0, |total, holding| total + holding.realised_pnl)
     }
 }
 
