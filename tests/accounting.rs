@@ -150,7 +150,7 @@ fn taker_fee_charged_on_each_fill() {
 }
 
 #[test]
-fn quote_size_buy_spends_exactly_the_quote_fee_included() {
+fn quote_buy_spends_quote_including_fee() {
     let mut script = Script::default().on(0, market("buy", Side::Buy, Size::Quote(1006.0)));
     let result = run(&mut script, &FOUR_CANDLES, fees(0.0, 60.0));
 
@@ -179,7 +179,7 @@ fn limit_buy_fills_only_when_range_reaches_price() {
 }
 
 #[test]
-fn limit_sell_fills_at_its_price_when_high_reaches_it() {
+fn limit_sell_fills_at_its_price() {
     let mut script = Script::default()
         .on(0, market("buy", Side::Buy, Size::Base(1.0)))
         .on(1, limit("target", Side::Sell, 1.0, 115.0, TimeInForce::GoodTilCancelled, false));
@@ -283,7 +283,7 @@ fn buy_beyond_cash_is_rejected_with_reason() {
 }
 
 #[test]
-fn base_buy_costlier_at_fill_is_rejected_at_fill() {
+fn base_buy_rejected_when_fill_costs_more() {
     // 94 units at the close of 105 fit in 10,000 with fees, but the next
     // open of 106 makes them cost 9,964 + 59.78 fee = 10,023.78.
     let mut script = Script::default().on(0, market("tight", Side::Buy, Size::Base(94.0)));
@@ -300,7 +300,7 @@ fn base_buy_costlier_at_fill_is_rejected_at_fill() {
 
 #[test]
 fn open_orders_reserve_cash() {
-    // The first limit order holds 9,000; the second cannot use that cash.
+    // The first limit order reserves 9,000; the second cannot use that cash.
     let mut script = Script::default()
         .on(0, limit("first", Side::Buy, 90.0, 100.0, TimeInForce::GoodTilCancelled, false))
         .on(0, limit("second", Side::Buy, 20.0, 100.0, TimeInForce::GoodTilCancelled, false));

@@ -93,7 +93,7 @@ fn fast_not_below_slow_is_refused() {
 }
 
 #[test]
-fn event_fuel_budget_stops_the_run_at_a_named_candle() {
+fn fuel_exhaustion_names_the_candle() {
     let limits = Limits { event_fuel: 500, ..Limits::default() };
     let error = run_component(limits, &default_config(&[])).unwrap_err();
     let backtest::BacktestError::Strategy { index, source: StrategyError::Fault { fault, strategy }, .. } = &error else {

@@ -1,1 +1,84 @@
-fn main() {}
+//! Candles per second through the sandboxed SMA crossover component against
+//! the same Rust source compiled natively, both driven by the same
+//! backtest engine over the same series of more than a million candles.
+//!
+//! Run with `cargo bench --bench sandbox_throughput`. The series is the
+//! bundled Coinbase BTC-USD hourly file laid end to end, every other copy
+//! reversed in time so that the price path stays continuous and bounded.
+
+#[path = "../../tests/support/native_sma.rs"]
+mod native_sma;
+
+use std::time::{Duration, Instant};
+
+use stratbox::backtest::{self, BacktestConfig, Costs};
+use stratbox::bundled;
+use stratbox::data::{Candle, CandleSeries, parse_candles};
+use stratbox::sandbox::{Limits, Sandbox, WasmStrategy};
+use stratbox::strategy::Strategy;
+
+const TARGET_CANDLES: usize = 1_000_000;
+const ROUNDS: usize = 3;
+
+fn long_series() -> CandleSeries {
+    let base = parse_candles(bundled::BTC_USD_1H_2024_CSV).expect("bundled data parses");
+    let mut candles = Vec::with_capacity(TARGET_CANDLES + base.candles.len());
+    let mut copy = 0;
+    while candles.len() < TARGET_CANDLES {
+        let forward = copy % 2 == 0;
+        let source: Box<dyn Iterator<Item = &Candle>> =
+            if forward { Box::new(base.candles.iter()) } else { Box::new(base.candles.iter().rev()) };
+        for candle in source {
+            let start_ms = base.candles[0].start_ms + candles.len() as i64 * base.interval_ms;
+            let (open, close) = if forward { (candle.open, candle.close) } else { (candle.close, candle.open) };
+            candles.push(Candle { start_ms, open, close, ..*candle });
+        }
+        copy += 1;
+    }
+    CandleSeries { candles, ..base }
+}
+
+fn config() -> BacktestConfig {
+    BacktestConfig {
+        product: bundled::BTC_USD_PRODUCT.to_string(),
+        initial_cash: 10_000.0,
+        costs: Costs::default(),
+        params: Vec::new(),
+    }
+}
+
+/// Runs a fresh strategy over the series `ROUNDS` times and returns the
+/// fastest run and the number of fills, which must agree across strategies.
+fn measure(series: &CandleSeries, mut fresh: impl FnMut() -> Box<dyn Strategy>) -> (Duration, usize) {
+    let mut best = Duration::MAX;
+    let mut fills = 0;
+    for _ in 0..ROUNDS {
+        let mut strategy = fresh();
+        let start = Instant::now();
+        let result = backtest::run(strategy.as_mut(), series, &config()).expect("backtest runs");
+        best = best.min(start.elapsed());
+        fills = result.fills.len();
+    }
+    (best, fills)
+}
+
+fn main() {
+    let series = long_series();
+    let count = series.candles.len();
+    println!("series: {count} candles");
+
+    let sandbox = Sandbox::new().expect("engine");
+    let component = sandbox.load(bundled::SMA_CROSSOVER_ID, bundled::SMA_CROSSOVER_WASM).expect("component loads");
+
+    let (native_time, native_fills) = measure(&series, || Box::new(native_sma::NativeSma::default()));
+    let (wasm_time, wasm_fills) = measure(&series, || {
+        Box::new(WasmStrategy::instantiate(&component, Limits::default()).expect("instance"))
+    });
+    assert_eq!(native_fills, wasm_fills, "sandboxed and native runs must trade the same");
+
+    let rate = |time: Duration| count as f64 / time.as_secs_f64();
+    println!("native:    {:>12.0} candles/s  ({:.3} s, {native_fills} fills)", rate(native_time), native_time.as_secs_f64());
+    println!("sandboxed: {:>12.0} candles/s  ({:.3} s, {wasm_fills} fills)", rate(wasm_time), wasm_time.as_secs_f64());
+    println!("sandboxed / native throughput: {:.3}", rate(wasm_time) / rate(native_time));
+    println!("sandbox cost per candle: {:.0} ns", (wasm_time.as_secs_f64() - native_time.as_secs_f64()) / count as f64 * 1e9);
+}

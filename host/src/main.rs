@@ -66,13 +66,14 @@ struct BacktestArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
-    /// Fee on fills of resting limit orders, in basis points of the notional
-    /// [default: 40, Coinbase Advanced's lowest volume tier].
+    /// Fee on fills of resting limit orders, in basis points of the notional.
+    /// The default is Coinbase Advanced's fee for its lowest volume tier.
     #[arg(long, default_value_t = backtest::venue::DEFAULT_MAKER_FEE_BPS, value_name = "BPS")]
     maker_fee_bps: f64,
 
-    /// Fee on fills of market and marketable limit orders, in basis points
-    /// [default: 60, Coinbase Advanced's lowest volume tier].
+    /// Fee on fills of market and marketable limit orders, in basis points of
+    /// the notional. The default is Coinbase Advanced's fee for its lowest
+    /// volume tier.
     #[arg(long, default_value_t = backtest::venue::DEFAULT_TAKER_FEE_BPS, value_name = "BPS")]
     taker_fee_bps: f64,
 
@@ -96,7 +97,7 @@ struct LimitArgs {
     #[arg(long, default_value_t = limits::DEFAULT_INIT_FUEL, value_name = "UNITS")]
     init_fuel: u64,
 
-    /// Maximum linear memory of the strategy, in bytes [default: 64 MiB].
+    /// Maximum linear memory of the strategy, in bytes (the default is 64 MiB).
     #[arg(long, default_value_t = limits::DEFAULT_MEMORY_BYTES, value_name = "BYTES")]
     memory_limit: usize,
 

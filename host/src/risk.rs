@@ -4,7 +4,7 @@
 
 use crate::strategy::{OrderIntent, OrderKind, Side, Size, TimeInForce};
 
-/// Longest tag a strategy may give an order, in bytes.
+/// Maximum length of an order tag, in bytes.
 pub const MAX_TAG_BYTES: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,7 +37,7 @@ pub enum Rejection {
     UnknownTag { tag: String },
 }
 
-/// What an accepted order holds back until it fills or ends.
+/// Funds an accepted order reserves until it fills or ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Reservation {
     /// Quote units held for a buy.

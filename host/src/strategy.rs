@@ -1,5 +1,5 @@
-//! What the engine needs from a strategy, whether it runs in the sandbox or
-//! natively, and the event and action types of the strategy world.
+//! The strategy interface the engine drives, sandboxed or native, and the
+//! event and action types of the strategy world.
 
 use std::fmt;
 
@@ -45,7 +45,7 @@ pub enum StrategyError {
     Fault { strategy: String, fault: Fault },
 }
 
-/// What went wrong inside a strategy call.
+/// The cause of a failed strategy call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{kind}: {detail}")]
 pub struct Fault {

@@ -23,8 +23,8 @@ use super::account::Account;
 use super::trades::{Trade, TradeLedger};
 use super::venue::{self, Costs, FillRecord, Outcome, RestingOrder};
 
-/// Order updates a strategy may cause in one step by reacting to its own
-/// order updates; more than this means it places orders in a loop.
+/// Maximum order updates a strategy may cause in one step by reacting to its
+/// own updates. A strategy that goes past it is placing orders in a loop.
 pub const MAX_FOLLOW_UP_EVENTS_PER_CANDLE: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

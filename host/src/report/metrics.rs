@@ -1,10 +1,10 @@
 //! Performance metrics of a backtest, computed from the equity curve at each
 //! candle's close and from the round-trip trades.
 //!
-//! Conventions: returns are fractions (0.05 is 5%); a year is 365 days,
-//! because crypto markets trade every day; the Sharpe ratio uses per-candle
-//! simple returns, their sample standard deviation and a risk-free rate of
-//! zero, annualised by the square root of the candles in a year.
+//! Returns are fractions (0.05 is 5%). A year is 365 days, because crypto
+//! markets trade every day. The Sharpe ratio uses per-candle simple returns,
+//! their sample standard deviation and a risk-free rate of zero, and is
+//! annualised by the square root of the candles in a year.
 
 use crate::backtest::{BacktestResult, Trade};
 use crate::data::CandleSeries;

@@ -138,10 +138,10 @@ fn set_fuel(store: &mut Store<HostState>, fuel: u64) {
 /// Turns a failed call into a fault kind and a message that quotes the
 /// trap and the end of the strategy's stderr (where Rust prints panics).
 fn classify(error: &wasmtime::Error, store: &mut Store<HostState>) -> Fault {
-    let refused = store.data_mut().limiter.refused.take();
+    let last_refusal = store.data_mut().limiter.last_refusal.take();
     let trap = error.downcast_ref::<Trap>().copied();
 
-    let kind = match (trap, &refused) {
+    let kind = match (trap, &last_refusal) {
         (Some(Trap::OutOfFuel), _) => FaultKind::OutOfFuel,
         (Some(Trap::StackOverflow), _) => FaultKind::StackOverflow,
         (_, Some(_)) => FaultKind::MemoryLimit,
@@ -151,9 +151,9 @@ fn classify(error: &wasmtime::Error, store: &mut Store<HostState>) -> Fault {
     };
 
     let mut detail = format!("{error:#}");
-    if let Some(refused) = refused {
+    if let Some(last_refusal) = last_refusal {
         detail.push_str("; ");
-        detail.push_str(&refused);
+        detail.push_str(&last_refusal);
     }
     let stderr = store.data().stderr.contents();
     let tail_start = stderr.len().saturating_sub(STDERR_TAIL_BYTES);

@@ -21,7 +21,8 @@ pub const DEFAULT_MAX_ACTIONS: usize = 1_000;
 /// (1 MiB). A larger message faults the strategy.
 pub const DEFAULT_MAX_HOSTCALL_BYTES: usize = 1 << 20;
 
-/// Longest log message kept from a strategy, in bytes; longer ones are cut.
+/// Maximum length of a log message kept from a strategy, in bytes. Longer
+/// messages are cut.
 pub const DEFAULT_MAX_LOG_MESSAGE_BYTES: usize = 4 << 10;
 
 /// Bytes of stdout and of stderr kept from a strategy over its lifetime.
