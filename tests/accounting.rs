@@ -95,7 +95,7 @@ fn series(rows: &[(f64, f64, f64, f64)]) -> CandleSeries {
 }
 
 fn config(costs: Costs) -> BacktestConfig {
-    BacktestConfig { product: PRODUCT.to_string(), initial_cash: 10_000.0, costs, params: Vec::new() }
+    BacktestConfig { product: PRODUCT.to_string(), initial_cash: 10_000.0, costs, ..BacktestConfig::default() }
 }
 
 fn fees(maker_fee_bps: f64, taker_fee_bps: f64) -> Costs {

@@ -23,6 +23,7 @@ fn default_config(params: &[(&str, &str)]) -> BacktestConfig {
         initial_cash: 10_000.0,
         costs: Costs::default(),
         params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..BacktestConfig::default()
     }
 }
 
@@ -33,8 +34,11 @@ fn run_component(limits: Limits, config: &BacktestConfig) -> Result<BacktestResu
     backtest::run(&mut strategy, &bundled_series(), config)
 }
 
+/// The CLI, with its compiled-code cache in the test's target directory.
 fn stratbox() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stratbox"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stratbox"));
+    command.env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cache"));
+    command
 }
 
 fn out_dir(name: &str) -> PathBuf {

@@ -128,6 +128,9 @@ fn compute_trade_and_exposure_metrics() {
         rejections: Vec::new(),
         orders_accepted: 0,
         open_orders_at_end: 0,
+        faults: Vec::new(),
+        quarantined_at_ms: None,
+        fuel: None,
     };
 
     let metrics = compute(&result, &series, 1000.0);
@@ -153,6 +156,9 @@ fn profit_factor_undefined_without_losses() {
         rejections: Vec::new(),
         orders_accepted: 0,
         open_orders_at_end: 0,
+        faults: Vec::new(),
+        quarantined_at_ms: None,
+        fuel: None,
     };
     let metrics = compute(&result, &series, 1000.0);
     assert_eq!(metrics.profit_factor, None);

@@ -43,7 +43,7 @@ fn config() -> BacktestConfig {
         product: bundled::BTC_USD_PRODUCT.to_string(),
         initial_cash: 10_000.0,
         costs: Costs::default(),
-        params: Vec::new(),
+        ..BacktestConfig::default()
     }
 }
 

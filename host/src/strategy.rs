@@ -35,6 +35,25 @@ pub trait Strategy {
     /// # Errors
     /// [`StrategyError::Fault`] when the strategy crashed or exceeded a limit.
     fn on_event(&mut self, event: &Event, portfolio: &Portfolio) -> Result<Vec<Action>, StrategyError>;
+
+    /// Fuel used so far, for strategies that run under fuel metering.
+    fn fuel_stats(&self) -> Option<crate::sandbox::FuelStats> {
+        None
+    }
+
+    /// Replaces a faulted strategy with a fresh one, initialised with the
+    /// parameters of the last `init`. Strategies that cannot do this return
+    /// the fault that stopped them.
+    ///
+    /// # Errors
+    /// [`StrategyError::Fault`] when the fresh instance faults too, or the
+    /// strategy cannot be restarted.
+    fn restart(&mut self) -> Result<(), StrategyError> {
+        Err(StrategyError::Fault {
+            strategy: self.id().to_string(),
+            fault: Fault { kind: FaultKind::Host, detail: "this strategy cannot be restarted".to_string() },
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +77,16 @@ pub struct Fault {
 pub enum FaultKind {
     /// The call used up its fuel budget.
     OutOfFuel,
+    /// The call ran past its wall-clock budget.
+    Timeout,
     /// The guest trapped on a stack overflow.
     StackOverflow,
     /// A memory or table grow beyond the cap.
     MemoryLimit,
     /// The guest returned more actions than allowed.
     TooManyActions,
-    /// The guest's data exceeded what the host copies out of one call.
+    /// The guest passed more data to the host in one call, or a longer
+    /// string, than the limits allow.
     ResultTooLarge,
     /// Any other trap: a panic, `unreachable`, an out-of-bounds access.
     Trap,
@@ -76,6 +98,7 @@ impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             FaultKind::OutOfFuel => "out of fuel",
+            FaultKind::Timeout => "timeout",
             FaultKind::StackOverflow => "stack overflow",
             FaultKind::MemoryLimit => "memory limit",
             FaultKind::TooManyActions => "too many actions",

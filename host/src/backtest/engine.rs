@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 
 use crate::data::{Candle, CandleSeries};
 use crate::risk::{self, Exposure, Rejection};
+use crate::sandbox::{FaultPolicy, FaultTracker, Verdict};
 use crate::strategy::{
     self, Action, Event, OrderIntent, OrderStatus, OrderUpdate, Portfolio, Position, Strategy,
     StrategyError,
@@ -36,6 +37,47 @@ pub struct BacktestConfig {
     pub costs: Costs,
     /// Parameters passed to the strategy's `init`.
     pub params: Vec<(String, String)>,
+    pub on_fault: OnFault,
+    /// When a strategy that keeps faulting is quarantined, with `--on-fault
+    /// skip`.
+    pub fault_policy: FaultPolicy,
+}
+
+impl Default for BacktestConfig {
+    fn default() -> Self {
+        BacktestConfig {
+            product: "BTC-USD".to_string(),
+            initial_cash: 10_000.0,
+            costs: Costs::default(),
+            params: Vec::new(),
+            on_fault: OnFault::Stop,
+            fault_policy: FaultPolicy::default(),
+        }
+    }
+}
+
+/// What a backtest does when the strategy faults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFault {
+    /// Stop the run with an error naming the candle and the fault.
+    #[default]
+    Stop,
+    /// Skip the event, replace the instance and carry on, until the fault
+    /// policy quarantines the strategy.
+    Skip,
+}
+
+/// A fault survived with `--on-fault skip`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FaultRecord {
+    /// Events delivered to the strategy before this one.
+    pub event_index: u64,
+    /// 1-based number of the candle being processed.
+    pub candle: usize,
+    pub time_ms: i64,
+    pub kind: crate::strategy::FaultKind,
+    pub detail: String,
 }
 
 /// The portfolio at one candle's close.
@@ -71,6 +113,12 @@ pub struct BacktestResult {
     pub orders_accepted: u64,
     /// Orders still open when the data ran out.
     pub open_orders_at_end: usize,
+    pub faults: Vec<FaultRecord>,
+    /// Close time of the candle after which the strategy got no more
+    /// events, when it was quarantined.
+    pub quarantined_at_ms: Option<i64>,
+    /// Fuel the strategy used, when it ran under fuel metering.
+    pub fuel: Option<crate::sandbox::FuelStats>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +159,7 @@ pub fn run(
 
     let mut run = Run::new(strategy, series, config);
     for (index, candle) in series.candles.iter().enumerate() {
+        run.candle_number = index + 1;
         run.step(candle).map_err(|failure| {
             let time = format_time(candle.start_ms);
             let index = index + 1;
@@ -152,6 +201,10 @@ struct Run<'a> {
     candle_event: Option<Event>,
     snapshot: Portfolio,
     snapshot_stale: bool,
+    faults: FaultTracker,
+    events_delivered: u64,
+    candle_number: usize,
+    quarantined: bool,
 }
 
 impl<'a> Run<'a> {
@@ -180,6 +233,9 @@ impl<'a> Run<'a> {
                 rejections: Vec::new(),
                 orders_accepted: 0,
                 open_orders_at_end: 0,
+                faults: Vec::new(),
+                quarantined_at_ms: None,
+                fuel: None,
             },
             pending: VecDeque::new(),
             now_ms: 0,
@@ -187,6 +243,10 @@ impl<'a> Run<'a> {
             candle_event,
             snapshot: Portfolio { cash: 0.0, available_cash: 0.0, positions: Vec::new(), open_orders: Vec::new() },
             snapshot_stale: true,
+            faults: FaultTracker::new(config.fault_policy),
+            events_delivered: 0,
+            candle_number: 0,
+            quarantined: false,
         }
     }
 
@@ -232,14 +292,70 @@ impl<'a> Run<'a> {
     }
 
     fn deliver(&mut self, event: &Event) -> Result<(), StepFailure> {
+        if self.quarantined {
+            return Ok(());
+        }
         if self.snapshot_stale {
             self.refresh_snapshot();
         }
-        let actions = self.strategy.on_event(event, &self.snapshot)?;
+        let event_index = self.events_delivered;
+        self.events_delivered += 1;
+        let actions = match self.strategy.on_event(event, &self.snapshot) {
+            Ok(actions) => actions,
+            Err(StrategyError::Fault { fault, .. }) if self.config.on_fault == OnFault::Skip => {
+                self.survive_fault(event_index, fault);
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+        };
         for action in actions {
             self.apply(action);
         }
         Ok(())
+    }
+
+    /// Records a fault, then restarts the strategy or quarantines it.
+    fn survive_fault(&mut self, event_index: u64, fault: crate::strategy::Fault) {
+        tracing::warn!(
+            strategy = self.strategy.id(),
+            event_index,
+            candle = self.candle_number,
+            kind = %fault.kind,
+            "strategy faulted; skipping the event"
+        );
+        self.result.faults.push(FaultRecord {
+            event_index,
+            candle: self.candle_number,
+            time_ms: self.now_ms,
+            kind: fault.kind,
+            detail: fault.detail,
+        });
+
+        let mut verdict = self.faults.record(event_index);
+        if verdict == Verdict::Restart
+            && let Err(error) = self.strategy.restart()
+        {
+            tracing::warn!(strategy = self.strategy.id(), %error, "strategy restart failed");
+            verdict = Verdict::Quarantine;
+        }
+        if verdict == Verdict::Quarantine {
+            self.quarantine();
+        }
+    }
+
+    /// Stops all events to the strategy and cancels its open orders, so that
+    /// nothing trades on its behalf any more.
+    fn quarantine(&mut self) {
+        tracing::error!(
+            strategy = self.strategy.id(),
+            faults = self.result.faults.len(),
+            candle = self.candle_number,
+            "strategy quarantined: it gets no more events"
+        );
+        self.quarantined = true;
+        self.result.quarantined_at_ms = Some(self.now_ms);
+        self.orders.clear();
+        self.pending.clear();
     }
 
     fn apply(&mut self, action: Action) {
@@ -392,6 +508,27 @@ impl<'a> Run<'a> {
         let mark = self.last_price;
         self.result.trades = self.ledger.trades(|_| mark);
         self.result.open_orders_at_end = self.orders.len();
+        self.result.fuel = self.strategy.fuel_stats();
         self.result
     }
+}
+
+/// Runs several strategies over the same candles, each on its own thread
+/// with its own account, so that one strategy's faults or slowness cannot
+/// stop or delay another beyond its own CPU budget. Results come back in
+/// the order of `runs`.
+pub fn run_many(
+    runs: Vec<(Box<dyn Strategy + Send>, BacktestConfig)>,
+    series: &CandleSeries,
+) -> Vec<Result<BacktestResult, BacktestError>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|(mut strategy, config)| scope.spawn(move || run(strategy.as_mut(), series, &config)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }

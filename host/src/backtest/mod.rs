@@ -6,6 +6,9 @@ pub mod engine;
 pub mod trades;
 pub mod venue;
 
-pub use engine::{BacktestConfig, BacktestError, BacktestResult, EquityPoint, RejectionRecord, format_time, run};
+pub use engine::{
+    BacktestConfig, BacktestError, BacktestResult, EquityPoint, FaultRecord, OnFault, RejectionRecord, format_time, run,
+    run_many,
+};
 pub use trades::Trade;
 pub use venue::{Costs, FillRecord};

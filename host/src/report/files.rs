@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::backtest::{BacktestConfig, BacktestResult, format_time};
+use crate::backtest::{BacktestConfig, BacktestResult, FaultRecord, format_time};
 use crate::data::{CandleSeries, Layout};
 use crate::sandbox::{FuelStats, Limits};
 
@@ -57,6 +57,10 @@ pub struct Report {
     pub orders: OrderCounts,
     /// Fuel used by the strategy's event calls; absent for native runs.
     pub fuel: Option<FuelStats>,
+    /// Faults survived with `--on-fault skip`.
+    pub faults: Vec<FaultRecord>,
+    /// When the strategy was quarantined, if it was.
+    pub quarantined_at: Option<String>,
 }
 
 impl Report {
@@ -66,7 +70,7 @@ impl Report {
         series: &CandleSeries,
         config: &BacktestConfig,
         result: &BacktestResult,
-        sandbox: Option<(Limits, FuelStats)>,
+        limits: Option<Limits>,
     ) -> Report {
         let time_of = |index: Option<&crate::data::Candle>| index.map_or_else(String::new, |c| format_time(c.start_ms));
         Report {
@@ -84,7 +88,7 @@ impl Report {
                 missing_candles: series.missing_candles,
             },
             config: config.clone(),
-            limits: sandbox.map(|(limits, _)| limits),
+            limits,
             sharpe_basis: SHARPE_BASIS,
             metrics: compute(result, series, config.initial_cash),
             orders: OrderCounts {
@@ -93,7 +97,9 @@ impl Report {
                 rejected: result.rejections.len(),
                 open_at_end: result.open_orders_at_end,
             },
-            fuel: sandbox.map(|(_, fuel)| fuel),
+            fuel: result.fuel,
+            faults: result.faults.clone(),
+            quarantined_at: result.quarantined_at_ms.map(format_time),
         }
     }
 }

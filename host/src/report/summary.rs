@@ -44,6 +44,12 @@ pub fn render(report: &Report) -> String {
             report.orders.accepted, report.orders.filled, report.orders.rejected, report.orders.open_at_end
         ),
     );
+    if !report.faults.is_empty() {
+        line("faults", format!("{} survived with --on-fault skip", report.faults.len()));
+    }
+    if let Some(time) = &report.quarantined_at {
+        line("quarantined", format!("at {time}; no events after that"));
+    }
     if let Some(fuel) = report.fuel
         && fuel.calls > 0
     {

@@ -1,5 +1,5 @@
-//! Loading a strategy component: digest, compilation, import policy and
-//! pre-instantiation against the strategy world.
+//! Loading a strategy component: size and digest checks, compilation, the
+//! import policy and pre-instantiation against the strategy world.
 
 use std::sync::Arc;
 
@@ -7,6 +7,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
+use super::cache::CompiledCache;
+use super::engine::Metering;
+use super::limits::DEFAULT_MAX_COMPONENT_BYTES;
 use super::policy::{self, ForbiddenImport};
 use super::state::HostState;
 use crate::strategy::bindings::StrategyPre;
@@ -16,12 +19,23 @@ pub struct StrategyComponent {
     pub(crate) id: Arc<str>,
     pub(crate) sha256: String,
     pub(crate) pre: StrategyPre<HostState>,
+    pub(crate) metering: Metering,
     imports: Vec<String>,
     exports: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    #[error(
+        "strategy {id} is {size} bytes, above the limit of {limit} bytes; raise \
+         --max-component-bytes if the file is trusted"
+    )]
+    TooLarge { id: String, size: usize, limit: usize },
+    #[error(
+        "strategy {id} does not match its pinned digest: expected sha256 {expected}, got {actual}; \
+         check that the file is the one you reviewed, then update the pin"
+    )]
+    DigestMismatch { id: String, expected: String, actual: String },
     #[error(
         "strategy {id} is a core Wasm module, not a component; build it for wasm32-wasip2 \
          (cargo build --target wasm32-wasip2) or wrap it with wasm-tools component new"
@@ -38,6 +52,20 @@ pub enum LoadError {
          {reason}"
     )]
     WrongWorld { id: String, exports: Vec<String>, reason: String },
+}
+
+/// Checks made before a component is compiled.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions<'a> {
+    pub max_component_bytes: usize,
+    /// The sha256 the file must have, as lower- or upper-case hex.
+    pub expected_sha256: Option<&'a str>,
+}
+
+impl Default for LoadOptions<'_> {
+    fn default() -> Self {
+        LoadOptions { max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES, expected_sha256: None }
+    }
 }
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
@@ -72,12 +100,28 @@ impl Inspection {
     }
 }
 
-/// Compiles `bytes` and lists the component's imports, exports and digest.
+/// Checks size and digest, compiles `bytes` (through `cache` when given)
+/// and lists the component's imports and exports.
 ///
 /// # Errors
-/// [`LoadError::NotWasm`], [`LoadError::CoreModule`] or
-/// [`LoadError::Invalid`] when the bytes are not a valid component.
-pub fn inspect(engine: &Engine, id: &str, bytes: &[u8]) -> Result<Inspection, LoadError> {
+/// [`LoadError`] when the file is too large, does not match its pin, or is
+/// not a valid component.
+pub fn inspect(
+    engine: &Engine,
+    id: &str,
+    bytes: &[u8],
+    options: &LoadOptions<'_>,
+    cache: Option<&CompiledCache>,
+) -> Result<Inspection, LoadError> {
+    if bytes.len() > options.max_component_bytes {
+        return Err(LoadError::TooLarge { id: id.to_string(), size: bytes.len(), limit: options.max_component_bytes });
+    }
+    let sha256 = sha256_hex(bytes);
+    if let Some(expected) = options.expected_sha256
+        && !expected.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(LoadError::DigestMismatch { id: id.to_string(), expected: expected.to_string(), actual: sha256 });
+    }
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
         return Err(LoadError::NotWasm { id: id.to_string() });
     }
@@ -85,19 +129,22 @@ pub fn inspect(engine: &Engine, id: &str, bytes: &[u8]) -> Result<Inspection, Lo
         return Err(LoadError::CoreModule { id: id.to_string() });
     }
 
-    let component = Component::new(engine, bytes)
-        .map_err(|error| LoadError::Invalid { id: id.to_string(), reason: format!("{error:#}") })?;
+    let compiled = match cache {
+        Some(cache) => cache.load_or_compile(engine, &sha256, bytes),
+        None => Component::new(engine, bytes),
+    };
+    let component = compiled.map_err(|error| LoadError::Invalid { id: id.to_string(), reason: format!("{error:#}") })?;
 
     let component_type = component.component_type();
     let imports: Vec<String> = component_type.imports(engine).map(|(name, _)| name.to_string()).collect();
     let exports: Vec<String> = component_type.exports(engine).map(|(name, _)| name.to_string()).collect();
     let policy = policy::check_imports(imports.iter().map(String::as_str));
 
-    Ok(Inspection { sha256: sha256_hex(bytes), imports, exports, policy, component })
+    Ok(Inspection { sha256, imports, exports, policy, component })
 }
 
 impl StrategyComponent {
-    /// Compiles `bytes`, checks every import against the allow-list and
+    /// Inspects `bytes`, rejects any import outside the allow-list and
     /// pre-instantiates the component against the strategy world.
     ///
     /// # Errors
@@ -105,10 +152,13 @@ impl StrategyComponent {
     pub fn load(
         engine: &Engine,
         linker: &Linker<HostState>,
+        metering: Metering,
         id: &str,
         bytes: &[u8],
+        options: &LoadOptions<'_>,
+        cache: Option<&CompiledCache>,
     ) -> Result<StrategyComponent, LoadError> {
-        let Inspection { sha256, imports, exports, policy, component } = inspect(engine, id, bytes)?;
+        let Inspection { sha256, imports, exports, policy, component } = inspect(engine, id, bytes, options, cache)?;
         policy.map_err(|forbidden| LoadError::Forbidden { id: id.to_string(), forbidden })?;
 
         let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
@@ -119,7 +169,7 @@ impl StrategyComponent {
         let instance_pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
         let pre = StrategyPre::new(instance_pre).map_err(wrong_world)?;
 
-        Ok(StrategyComponent { id: Arc::from(id), sha256, pre, imports, exports })
+        Ok(StrategyComponent { id: Arc::from(id), sha256, pre, metering, imports, exports })
     }
 
     pub fn id(&self) -> &str {

@@ -5,20 +5,36 @@ use wasmtime::{Config, Engine};
 
 use super::limits::MAX_WASM_STACK_BYTES;
 
+/// How the engine bounds the CPU time of each call into a strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metering {
+    /// Counts Wasm instructions. A runaway strategy stops at exactly the same
+    /// point on every machine, so backtests stay reproducible.
+    Fuel,
+    /// Interrupts a call after a wall-clock budget, measured in ticks of a
+    /// background thread. Cheaper than fuel; meant for live trading.
+    Epoch,
+    /// No CPU bound at all. Only for measuring the cost of the other two.
+    Unmetered,
+}
+
 /// Creates the engine for strategy components.
 ///
-/// Threads, GC (and with it exceptions and typed function references) and
-/// component-model async are compiled out of this build of wasmtime through
-/// its Cargo features, so no component can use them. The proposals that are
-/// compiled in but not needed by a strategy are switched off here, because
-/// each has had security advisories and a strategy gains nothing from them.
+/// Threads, GC (and with it exceptions and typed function references),
+/// component-model async and stack switching are compiled out of this build
+/// of wasmtime through its Cargo features, so no component can use them.
+/// The proposals that are compiled in but not needed by a strategy are
+/// switched off here, because each has had security advisories and a
+/// strategy gains nothing from them.
 ///
 /// # Errors
 /// When wasmtime rejects the configuration, which points to a build problem.
-pub fn new_engine() -> anyhow::Result<Engine> {
+pub fn new_engine(metering: Metering) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
 
+    // Stack switching is compiled in for the component model's own use.
     config.wasm_stack_switching(false);
     config.wasm_relaxed_simd(false);
     // Rust's wasm32-wasip2 standard library is built without SIMD, and
@@ -31,9 +47,8 @@ pub fn new_engine() -> anyhow::Result<Engine> {
     config.wasm_custom_page_sizes(false);
     config.wasm_shared_everything_threads(false);
 
-    // Fuel counts Wasm instructions, so a backtest stops a runaway strategy
-    // at exactly the same point on every machine.
-    config.consume_fuel(true);
+    config.consume_fuel(metering == Metering::Fuel);
+    config.epoch_interruption(metering == Metering::Epoch);
     // NaN bit patterns differ between CPUs; canonical NaNs keep float
     // results identical across machines.
     config.cranelift_nan_canonicalization(true);
@@ -43,3 +58,7 @@ pub fn new_engine() -> anyhow::Result<Engine> {
 
     Ok(Engine::new(&config)?)
 }
+
+/// Interval between epoch ticks, in milliseconds, when the engine meters
+/// time with epochs.
+pub const EPOCH_TICK_MS: u64 = 10;

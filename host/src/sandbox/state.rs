@@ -2,6 +2,7 @@
 //! linker that defines the strategy's allowed imports on top of it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
@@ -10,41 +11,42 @@ use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
 use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
 use wasmtime_wasi::p2::bindings as wasi;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::random::WasiRandom;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::limits::{DEFAULT_STDIO_CAPACITY_BYTES, Limits};
+use super::limits::Limits;
+use super::log::{StdioStream, StrategyLog};
 use crate::strategy::bindings;
 use crate::strategy::bindings::stratbox::strategy::logging::Level;
 
 /// Per-strategy host state.
 pub struct HostState {
-    pub(crate) strategy_id: Arc<str>,
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: Limiter,
-    max_log_message_bytes: usize,
-    pub(crate) stderr: MemoryOutputPipe,
-    pub(crate) stdout: MemoryOutputPipe,
+    pub(crate) log: StrategyLog,
+    pub(crate) clock: EventClock,
 }
 
 impl HostState {
-    pub fn new(strategy_id: Arc<str>, limits: &Limits) -> HostState {
-        let stdout = MemoryOutputPipe::new(DEFAULT_STDIO_CAPACITY_BYTES);
-        let stderr = MemoryOutputPipe::new(DEFAULT_STDIO_CAPACITY_BYTES);
+    /// Creates the state of one instance. `random_seed` fixes the bytes the
+    /// strategy's random-number imports return.
+    pub fn new(strategy_id: Arc<str>, limits: &Limits, random_seed: u64) -> HostState {
+        let log = StrategyLog::new(strategy_id, limits);
+        let clock = EventClock::default();
 
         // No environment, arguments or preopened directories are added, and
-        // stdin stays closed. Clocks and random numbers are fixed so that a
-        // strategy that reads them anyway behaves the same on every run.
+        // stdin stays closed. Clocks follow the time of the event being
+        // handled and random numbers come from the seed, so a strategy that
+        // reads them behaves the same on every run.
         let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .wall_clock(FixedClock)
-            .monotonic_clock(FixedClock)
-            .secure_random(wasmtime_wasi::Deterministic::new(RANDOM_BYTES.to_vec()))
-            .insecure_random(wasmtime_wasi::Deterministic::new(RANDOM_BYTES.to_vec()))
-            .insecure_random_seed(0)
+            .stdout(StdioStream::stdout(&log))
+            .stderr(StdioStream::stderr(&log))
+            .wall_clock(clock.clone())
+            .monotonic_clock(clock.clone())
+            .secure_random(wasmtime_wasi::Deterministic::new(seeded_bytes(random_seed)))
+            .insecure_random(wasmtime_wasi::Deterministic::new(seeded_bytes(random_seed ^ INSECURE_STREAM)))
+            .insecure_random_seed(u128::from(random_seed))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -56,15 +58,66 @@ impl HostState {
             last_refusal: None,
         };
 
-        HostState {
-            strategy_id,
-            wasi,
-            table: ResourceTable::new(),
-            limiter,
-            max_log_message_bytes: limits.max_log_message_bytes,
-            stderr,
-            stdout,
+        HostState { wasi, table: ResourceTable::new(), limiter, log, clock }
+    }
+}
+
+/// Bytes cycled through by each random-number import.
+const RANDOM_BYTES: usize = 4096;
+/// Separates the insecure random stream from the secure one.
+const INSECURE_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Expands a seed into bytes with splitmix64, a small, well-mixed generator.
+fn seeded_bytes(seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    let mut bytes = Vec::with_capacity(RANDOM_BYTES);
+    while bytes.len() < RANDOM_BYTES {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut mixed = state;
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        mixed ^= mixed >> 31;
+        bytes.extend_from_slice(&mixed.to_le_bytes());
+    }
+    bytes
+}
+
+/// A clock that reads the time of the event the strategy is handling, in
+/// unix milliseconds; the monotonic clock counts nanoseconds from the first
+/// event.
+#[derive(Clone, Default)]
+pub(crate) struct EventClock {
+    now_ms: Arc<AtomicI64>,
+    first_ms: Arc<AtomicI64>,
+}
+
+impl EventClock {
+    pub(crate) fn set(&self, time_ms: i64) {
+        if self.first_ms.load(Ordering::Relaxed) == 0 {
+            self.first_ms.store(time_ms, Ordering::Relaxed);
         }
+        self.now_ms.store(time_ms, Ordering::Relaxed);
+    }
+}
+
+impl HostWallClock for EventClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.now_ms.load(Ordering::Relaxed).max(0) as u64)
+    }
+}
+
+impl HostMonotonicClock for EventClock {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+
+    fn now(&self) -> u64 {
+        let elapsed_ms = self.now_ms.load(Ordering::Relaxed) - self.first_ms.load(Ordering::Relaxed);
+        (elapsed_ms.max(0) as u64).saturating_mul(1_000_000)
     }
 }
 
@@ -121,33 +174,6 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// Bytes cycled through by the random-number imports.
-const RANDOM_BYTES: [u8; 8] = [0x5e, 0x11, 0xa7, 0x03, 0x9c, 0x42, 0xd8, 0x6b];
-
-/// A clock stopped at the unix epoch. Time reaches strategies inside
-/// events.
-struct FixedClock;
-
-impl HostWallClock for FixedClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-
-impl HostMonotonicClock for FixedClock {
-    fn resolution(&self) -> u64 {
-        1
-    }
-
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
@@ -157,24 +183,8 @@ impl WasiView for HostState {
 impl bindings::stratbox::strategy::types::Host for HostState {}
 
 impl bindings::stratbox::strategy::logging::Host for HostState {
-    fn log(&mut self, level: Level, mut message: String) {
-        if message.len() > self.max_log_message_bytes {
-            let mut cut = self.max_log_message_bytes;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str(" [cut]");
-        }
-
-        let strategy = &*self.strategy_id;
-        match level {
-            Level::Trace => tracing::trace!(strategy, "{message}"),
-            Level::Debug => tracing::debug!(strategy, "{message}"),
-            Level::Info => tracing::info!(strategy, "{message}"),
-            Level::Warn => tracing::warn!(strategy, "{message}"),
-            Level::Error => tracing::error!(strategy, "{message}"),
-        }
+    fn log(&mut self, level: Level, message: String) {
+        self.log.log(level, &message);
     }
 }
 
