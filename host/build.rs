@@ -11,8 +11,14 @@ use std::process::Command;
 const WASM_TARGET: &str = "wasm32-wasip2";
 const STRATEGY_PROFILE: &str = "strategy";
 
-/// (package name, environment variable that receives the component's path)
-const BUNDLED: &[(&str, &str)] = &[("sma-crossover", "STRATBOX_SMA_CROSSOVER_WASM")];
+/// (package name, environment variable that receives the component's path).
+/// The SMA crossover is embedded in the binary; the hostile strategy is only
+/// read by the sandbox tests, from the path in its variable.
+const BUNDLED: &[(&str, &str)] = &[
+    ("sma-crossover", "STRATBOX_SMA_CROSSOVER_WASM"),
+    ("hostile-strategy", "STRATBOX_HOSTILE_STRATEGY_WASM"),
+    ("directory-lister", "STRATBOX_DIRECTORY_LISTER_WASM"),
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -20,6 +26,8 @@ fn main() {
 
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!("cargo:rerun-if-changed={}", root.join("strategies").display());
+    println!("cargo:rerun-if-changed={}", root.join("tests/hostile-strategy").display());
+    println!("cargo:rerun-if-changed={}", root.join("tests/directory-lister").display());
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 

@@ -222,6 +222,9 @@ impl Strategy for WasmStrategy {
         };
         live.store.data().clock.set(event_time_ms(event));
         live.store.data().log.begin_call();
+        // A grow the strategy survived earlier must not be blamed for a
+        // later fault.
+        live.store.data_mut().limiter.last_refusal = None;
         set_budget(&mut live.store, self.metering, &self.limits, Call::Event);
 
         let result = live.bindings.call_on_event(&mut live.store, event, portfolio);

@@ -4,9 +4,9 @@
 //! A strategy may import the logging interface of its world and the WASI
 //! interfaces that Rust's standard library pulls in. Those WASI interfaces
 //! are backed by an empty context: no environment variables, no arguments,
-//! no preopened directories, closed stdin, captured stdout and stderr, and
-//! fixed clocks and random numbers. Sockets, HTTP and anything unknown are
-//! rejected.
+//! closed stdin, stdout and stderr sent to the host's log, clocks at the
+//! event's time and seeded random numbers. The file system, sockets, HTTP
+//! and anything unknown are rejected.
 
 use std::fmt;
 
@@ -29,8 +29,6 @@ const ALLOWED_WASI: &[&str] = &[
     "wasi:cli/terminal-stderr",
     "wasi:clocks/monotonic-clock",
     "wasi:clocks/wall-clock",
-    "wasi:filesystem/preopens",
-    "wasi:filesystem/types",
     "wasi:io/error",
     "wasi:io/poll",
     "wasi:io/streams",
@@ -50,6 +48,7 @@ pub struct ForbiddenImport {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportRejection {
+    Filesystem,
     Network,
     Http,
     UnsupportedWasiVersion,
@@ -60,6 +59,7 @@ pub enum ImportRejection {
 impl fmt::Display for ImportRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ImportRejection::Filesystem => f.write_str("strategies have no file system access"),
             ImportRejection::Network => f.write_str("strategies have no network access"),
             ImportRejection::Http => f.write_str("strategies cannot make HTTP requests"),
             ImportRejection::UnsupportedWasiVersion => {
@@ -86,6 +86,9 @@ pub fn check_import(import: &str) -> Result<(), ForbiddenImport> {
     let (interface, version) = import.split_once('@').unwrap_or((import, ""));
     let reject = |reason| Err(ForbiddenImport { import: import.to_string(), reason });
 
+    if interface.starts_with("wasi:filesystem/") {
+        return reject(ImportRejection::Filesystem);
+    }
     if interface.starts_with("wasi:sockets/") {
         return reject(ImportRejection::Network);
     }
@@ -144,6 +147,12 @@ mod tests {
         let error = check_import("wasi:sockets/tcp@0.2.3").unwrap_err();
         assert_eq!(error.reason, ImportRejection::Network);
         assert!(error.to_string().contains("wasi:sockets/tcp@0.2.3"), "{error}");
+    }
+
+    #[test]
+    fn rejects_filesystem_preopens() {
+        let error = check_import("wasi:filesystem/preopens@0.2.6").unwrap_err();
+        assert_eq!(error.reason, ImportRejection::Filesystem);
     }
 
     #[test]

@@ -9,7 +9,6 @@ use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
-use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
 use wasmtime_wasi::p2::bindings as wasi;
 use wasmtime_wasi::random::WasiRandom;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -217,8 +216,6 @@ pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     wasi::cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
     wasi::clocks::wall_clock::add_to_linker::<HostState, WasiClocks>(l, HostState::clocks)?;
     wasi::clocks::monotonic_clock::add_to_linker::<HostState, WasiClocks>(l, HostState::clocks)?;
-    wasi::filesystem::preopens::add_to_linker::<HostState, WasiFilesystem>(l, HostState::filesystem)?;
-    wasi::sync::filesystem::types::add_to_linker::<HostState, WasiFilesystem>(l, HostState::filesystem)?;
     wasi::random::random::add_to_linker::<HostState, WasiRandom>(l, |state| state.wasi.random())?;
     wasi::random::insecure::add_to_linker::<HostState, WasiRandom>(l, |state| state.wasi.random())?;
     wasi::random::insecure_seed::add_to_linker::<HostState, WasiRandom>(l, |state| state.wasi.random())?;

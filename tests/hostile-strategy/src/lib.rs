@@ -16,8 +16,10 @@
 //! - `log-flood`: logs `count` short messages on every event;
 //! - `bad-intents`: places orders with NaN, infinite, zero and negative
 //!   sizes and prices, and for an unconfigured product;
-//! - `snoop`: reads environment variables, arguments, directories, a file
-//!   and the clock, and reports what it found in the tags of orders.
+//! - `snoop`: reads environment variables, arguments and the clock, and
+//!   reports what it found in the tags of orders. Listing directories needs
+//!   the `wasi:filesystem/preopens` import, which the host refuses at load,
+//!   so that attempt lives in the separate `directory-lister` component.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -93,11 +95,12 @@ fn spin() -> ! {
     }
 }
 
+/// Recurses on the Wasm call stack itself: the frame holds only scalars, so
+/// it is the engine's stack limit, not Rust's in-memory stack, that stops it.
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = [depth; 64];
-    let below = recurse(std::hint::black_box(depth + 1));
-    std::hint::black_box(frame)[0].wrapping_add(below)
+    let below = recurse(depth + 1);
+    std::hint::black_box(below) ^ depth
 }
 
 fn place(tag: String, product: &str, side: Side, size: Size, kind: OrderKind) -> Action {
@@ -158,18 +161,10 @@ fn bad_intents() -> Vec<Action> {
 }
 
 /// Looks for anything the host might have leaked and reports the counts in
-/// order tags, which the test reads back from the backtest's rejections.
+/// order tags, which the test reads back from the backtest's fills.
 fn snoop() -> Vec<Action> {
     let variables = std::env::vars_os().count();
     let arguments = std::env::args_os().count();
-    let mut directories = 0;
-    for path in ["/", ".", "/etc", "/proc/self/environ", "/root"] {
-        if let Ok(entries) = std::fs::read_dir(path) {
-            directories += entries.count();
-        }
-    }
-    let file = std::fs::read("/etc/passwd").map(|bytes| bytes.len()).unwrap_or(0);
-    let cwd = std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default();
     let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
@@ -179,9 +174,6 @@ fn snoop() -> Vec<Action> {
     vec![
         market_buy(format!("variables-{variables}")),
         market_buy(format!("arguments-{arguments}")),
-        market_buy(format!("entries-{directories}")),
-        market_buy(format!("file-bytes-{file}")),
-        market_buy(format!("cwd-{cwd}")),
         market_buy(format!("clock-{clock}")),
         market_buy(format!("secret-{secret}")),
     ]
