@@ -201,3 +201,40 @@ fn cli_check_refuses_core_module() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("core Wasm module, not a component"), "{stderr}");
 }
+
+#[test]
+fn cli_config_runs_strategies_side_by_side() {
+    let dir = out_dir("config-two-strategies");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/example-config.toml");
+    let output = stratbox().args(["backtest", "--config"]).arg(&config).arg("--out").arg(&dir).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("== sma-10-30"), "{stdout}");
+    assert!(stdout.contains("== sma-24-96"), "{stdout}");
+
+    let report = |id: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(id).join("report.json")).unwrap()).unwrap()
+    };
+    assert_eq!(report("sma-24-96")["strategy"]["params"][0], serde_json::json!(["fast", "24"]));
+    assert_eq!(report("sma-10-30")["config"]["costs"]["slippage_bps"], 2.0);
+    assert_ne!(report("sma-10-30")["metrics"]["trades"], report("sma-24-96")["metrics"]["trades"]);
+}
+
+#[test]
+fn cli_pinned_digest_mismatch_refuses_to_run() {
+    let wrong = "ab".repeat(32);
+    let output = stratbox().args(["backtest", "--sha256", &wrong]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("expected sha256 {wrong}")), "{stderr}");
+    assert!(stderr.contains(&stratbox::sandbox::sha256_hex(bundled::SMA_CROSSOVER_WASM)), "{stderr}");
+}
+
+#[test]
+fn cli_fault_names_candle_and_kind() {
+    let output = stratbox().args(["backtest", "--event-fuel", "300"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stopped at candle 1 (2023-12-31T23:00:00Z)"), "{stderr}");
+    assert!(stderr.contains("out of fuel"), "{stderr}");
+}

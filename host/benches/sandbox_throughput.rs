@@ -1,6 +1,8 @@
 //! Candles per second through the sandboxed SMA crossover component against
 //! the same Rust source compiled natively, both driven by the same
-//! backtest engine over the same series of more than a million candles.
+//! backtest engine over the same series of more than a million candles,
+//! and the per-event cost of each way of bounding CPU time: none, fuel and
+//! epochs.
 //!
 //! Run with `cargo bench --bench sandbox_throughput`. The series is the
 //! bundled Coinbase BTC-USD hourly file laid end to end, every other copy
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 use stratbox::backtest::{self, BacktestConfig, Costs};
 use stratbox::bundled;
 use stratbox::data::{Candle, CandleSeries, parse_candles};
-use stratbox::sandbox::{Limits, Sandbox, WasmStrategy};
+use stratbox::sandbox::{Limits, Metering, Sandbox, WasmStrategy};
 use stratbox::strategy::Strategy;
 
 const TARGET_CANDLES: usize = 1_000_000;
@@ -66,19 +68,35 @@ fn main() {
     let series = long_series();
     let count = series.candles.len();
     println!("series: {count} candles");
-
-    let sandbox = Sandbox::new().expect("engine");
-    let component = sandbox.load(bundled::SMA_CROSSOVER_ID, bundled::SMA_CROSSOVER_WASM).expect("component loads");
+    let rate = |time: Duration| count as f64 / time.as_secs_f64();
+    let per_candle_ns = |time: Duration| time.as_secs_f64() / count as f64 * 1e9;
 
     let (native_time, native_fills) = measure(&series, || Box::new(native_sma::NativeSma::default()));
-    let (wasm_time, wasm_fills) = measure(&series, || {
-        Box::new(WasmStrategy::instantiate(&component, Limits::default()).expect("instance"))
-    });
-    assert_eq!(native_fills, wasm_fills, "sandboxed and native runs must trade the same");
+    println!(
+        "native:              {:>10.0} candles/s  {:>6.0} ns/candle  ({native_fills} fills)",
+        rate(native_time),
+        per_candle_ns(native_time)
+    );
 
-    let rate = |time: Duration| count as f64 / time.as_secs_f64();
-    println!("native:    {:>12.0} candles/s  ({:.3} s, {native_fills} fills)", rate(native_time), native_time.as_secs_f64());
-    println!("sandboxed: {:>12.0} candles/s  ({:.3} s, {wasm_fills} fills)", rate(wasm_time), wasm_time.as_secs_f64());
-    println!("sandboxed / native throughput: {:.3}", rate(wasm_time) / rate(native_time));
-    println!("sandbox cost per candle: {:.0} ns", (wasm_time.as_secs_f64() - native_time.as_secs_f64()) / count as f64 * 1e9);
+    let mut unmetered_time = None;
+    for (name, metering) in [
+        ("sandbox, unmetered", Metering::Unmetered),
+        ("sandbox, fuel", Metering::Fuel),
+        ("sandbox, epochs", Metering::Epoch),
+    ] {
+        let sandbox = Sandbox::with_metering(metering).expect("engine");
+        let component = sandbox.load(bundled::SMA_CROSSOVER_ID, bundled::SMA_CROSSOVER_WASM).expect("component loads");
+        let (time, fills) = measure(&series, || {
+            Box::new(WasmStrategy::instantiate(&component, Limits::default()).expect("instance"))
+        });
+        assert_eq!(native_fills, fills, "sandboxed and native runs must trade the same");
+        let baseline = *unmetered_time.get_or_insert(time);
+        println!(
+            "{name:<20} {:>10.0} candles/s  {:>6.0} ns/candle  {:.3} of native  {:+.0} ns/candle against unmetered",
+            rate(time),
+            per_candle_ns(time),
+            rate(time) / rate(native_time),
+            per_candle_ns(time) - per_candle_ns(baseline)
+        );
+    }
 }

@@ -176,7 +176,7 @@ fn set_budget(store: &mut Store<HostState>, metering: Metering, limits: &Limits,
     }
 }
 
-/// The time an event describes, in unix milliseconds.
+/// Returns the time an event describes, in unix milliseconds.
 fn event_time_ms(event: &Event) -> i64 {
     match event {
         Event::Candle(candle) => candle.start_ms + candle.interval_ms,
