@@ -46,11 +46,13 @@ fn coinbase_layout_maps_columns_by_name() {
 
 #[test]
 fn binance_file_parses_every_row() {
-    let path = root().join("../shared/data/binanceus-btc-usd-1m-2023-03.csv");
+    let path = std::env::var_os("STRATBOX_BINANCE_SAMPLE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data/binanceus-btc-usd-1m-2023-03.csv"));
     assert!(
         path.is_file(),
-        "{} is missing: this test reads the Binance.US sample from the shared data folder beside \
-         the repository, which is not shipped with stratbox",
+        "{} is missing: this test reads the Binance.US sample, which stratbox may not ship; put \
+         the shared data folder beside the repository or set STRATBOX_BINANCE_SAMPLE to the file",
         path.display()
     );
     let series = read_candles(&path).unwrap();
@@ -140,7 +142,7 @@ fn earlier_timestamp_is_rejected() {
 #[test]
 fn missing_column_names_accepted_layouts() {
     let error = stratbox::data::parse_candles(b"time,open,high,low,close\n1,1,1,1,1\n").unwrap_err();
-    assert_eq!(error, CandleError::MissingColumn { column: "timestamp" });
+    assert!(matches!(&error, CandleError::MissingColumn { column: "timestamp", found } if found == "time,open,high,low,close"), "{error:?}");
     assert!(error.to_string().contains("timestamp,open,high,low,close,volume"), "{error}");
 }
 
@@ -151,4 +153,44 @@ fn short_row_names_its_line() {
     )
     .unwrap_err();
     assert!(matches!(error, CandleError::Malformed { line: 3, .. }), "{error:?}");
+}
+
+#[test]
+fn duplicate_column_is_rejected() {
+    let error = stratbox::data::parse_candles(b"timestamp,open,high,low,close,close,volume\n0,1,1,1,1,1,1\n").unwrap_err();
+    assert!(matches!(&error, CandleError::DuplicateColumn { column, count: 2, .. } if column == "close"), "{error:?}");
+}
+
+#[test]
+fn two_time_columns_are_rejected() {
+    let error =
+        stratbox::data::parse_candles(b"timestamp,open_time,open,high,low,close,volume\n0,0,1,1,1,1,1\n").unwrap_err();
+    assert!(matches!(&error, CandleError::AmbiguousTimeColumn { .. }), "{error:?}");
+}
+
+#[test]
+fn implausible_price_is_rejected() {
+    let error = stratbox::data::parse_candles(
+        b"timestamp,open,high,low,close,volume\n1704067200,100,1e308,90,105,1\n1704070800,1,1,1,1,1\n",
+    )
+    .unwrap_err();
+    assert_eq!(error, CandleError::ImplausiblePrice { line: 2, column: "high", value: 1e308 });
+}
+
+#[test]
+fn time_before_1970_is_rejected() {
+    let error = stratbox::data::parse_candles(
+        b"timestamp,open,high,low,close,volume\n0001-01-01T00:00:00Z,1,1,1,1,1\n1704070800,1,1,1,1,1\n",
+    )
+    .unwrap_err();
+    assert!(matches!(error, CandleError::TimestampBeforeEpoch { line: 2, .. }), "{error:?}");
+}
+
+#[test]
+fn invalid_utf8_names_line_and_fix() {
+    let error = stratbox::data::parse_candles(
+        b"timestamp,open,high,low,close,volume\n1704067200,1,1,1,1,1\n1704070800,\xff,1,1,1,1\n",
+    )
+    .unwrap_err();
+    assert!(matches!(&error, CandleError::Malformed { line: 3, message } if message.contains("save the file as UTF-8")), "{error:?}");
 }

@@ -100,7 +100,7 @@ fn fast_not_below_slow_is_refused() {
 fn fuel_exhaustion_names_the_candle() {
     let limits = Limits { event_fuel: 500, ..Limits::default() };
     let error = run_component(limits, &default_config(&[])).unwrap_err();
-    let backtest::BacktestError::Strategy { index, source: StrategyError::Fault { fault, strategy }, .. } = &error else {
+    let backtest::BacktestError::Strategy { index, error: StrategyError::Fault { fault, strategy }, .. } = &error else {
         panic!("expected a strategy fault, got {error}");
     };
     assert_eq!(strategy, "sma-crossover");
@@ -237,4 +237,22 @@ fn cli_fault_names_candle_and_kind() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("stopped at candle 1 (2023-12-31T23:00:00Z)"), "{stderr}");
     assert!(stderr.contains("out of fuel"), "{stderr}");
+}
+
+#[test]
+fn cli_rejects_invalid_options_by_name() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["--cash", "-5"], "--cash -5 is invalid"),
+        (&["--taker-fee-bps", "-1"], "--taker-fee-bps -1 is invalid"),
+        (&["--slippage-bps", "10000"], "--slippage-bps 10000 is invalid"),
+        (&["--product", ""], "--product \"\" is invalid"),
+        (&["--param", "fast=5", "--param", "fast=7"], "--param fast is given twice"),
+        (&["--event-fuel", "0"], "--event-fuel 0 is invalid"),
+    ];
+    for (options, expected) in cases {
+        let output = stratbox().arg("backtest").args(options).output().unwrap();
+        assert!(!output.status.success(), "{options:?} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{options:?}: {stderr}");
+    }
 }

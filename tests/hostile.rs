@@ -102,7 +102,7 @@ fn expect_fault(outcome: Outcome, kind: FaultKind) -> (usize, String) {
     let message = error.to_string();
     assert!(message.contains(HOSTILE_ID), "error does not name the strategy: {message}");
     let (candle, source) = match error {
-        BacktestError::Strategy { index, source, .. } => (index, source),
+        BacktestError::Strategy { index, error, .. } => (index, error),
         BacktestError::Init(source) => (0, source),
         other => panic!("expected a strategy fault, got {other}"),
     };

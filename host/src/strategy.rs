@@ -66,7 +66,7 @@ pub enum StrategyError {
 
 /// The cause of a failed strategy call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{kind}: {detail}")]
+#[error("{kind}: {detail}{}", kind.remedy().map(|remedy| format!("; {remedy}")).unwrap_or_default())]
 pub struct Fault {
     pub kind: FaultKind,
     pub detail: String,
@@ -92,6 +92,22 @@ pub enum FaultKind {
     Trap,
     /// The engine could not run the call at all.
     Host,
+}
+
+impl FaultKind {
+    /// What to change when the strategy is trusted and the limit too low.
+    pub fn remedy(self) -> Option<&'static str> {
+        match self {
+            FaultKind::OutOfFuel => Some("raise --event-fuel or --init-fuel if the strategy needs more per call"),
+            FaultKind::Timeout => Some("raise call_timeout_ms if the strategy needs more time per call"),
+            FaultKind::MemoryLimit => Some("raise --memory-limit if the strategy needs more memory"),
+            FaultKind::TooManyActions => Some("raise --max-actions if the strategy needs more actions per event"),
+            FaultKind::ResultTooLarge => {
+                Some("raise --max-result-bytes or --max-string-bytes if the strategy needs larger results")
+            }
+            FaultKind::StackOverflow | FaultKind::Trap | FaultKind::Host => None,
+        }
+    }
 }
 
 impl fmt::Display for FaultKind {

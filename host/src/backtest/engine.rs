@@ -127,8 +127,8 @@ pub enum BacktestError {
     InvalidCash { value: f64 },
     #[error(transparent)]
     Init(StrategyError),
-    #[error("stopped at candle {index} ({time}): {source}")]
-    Strategy { index: usize, time: String, source: StrategyError },
+    #[error("stopped at candle {index} ({time}): {error}")]
+    Strategy { index: usize, time: String, error: StrategyError },
     #[error(
         "stopped at candle {index} ({time}): strategy {strategy} caused more than \
          {MAX_FOLLOW_UP_EVENTS_PER_CANDLE} order updates in one step; it places orders in a loop"
@@ -164,7 +164,7 @@ pub fn run(
             let time = format_time(candle.start_ms);
             let index = index + 1;
             match failure {
-                StepFailure::Strategy(source) => BacktestError::Strategy { index, time, source },
+                StepFailure::Strategy(error) => BacktestError::Strategy { index, time, error },
                 StepFailure::FollowUpLoop => {
                     BacktestError::FollowUpLoop { index, time, strategy: run.strategy.id().to_string() }
                 }

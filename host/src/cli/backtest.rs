@@ -18,6 +18,7 @@ use super::check::strategy_id_of;
 use super::sandbox_args::{CacheArgs, LimitArgs};
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 pub struct BacktestArgs {
     /// Configuration file (TOML) with data, fees, limits, fault policy and
     /// any number of strategies; options given here override it.
@@ -34,7 +35,7 @@ pub struct BacktestArgs {
     sha256: Option<String>,
 
     /// Candle CSV: canonical (timestamp,open,high,low,close,volume), Coinbase
-    /// export or Binance klines layout [default: the bundled
+    /// export or ISO open_time layout [default: the bundled
     /// data/coinbase-btc-usd-1h-2024.csv].
     #[arg(long, value_name = "FILE.csv")]
     data: Option<PathBuf>,
@@ -141,21 +142,48 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
         slippage_bps: args.slippage_bps.or(file.fees.slippage_bps).unwrap_or(backtest::venue::DEFAULT_SLIPPAGE_BPS),
     };
     for (name, value) in [
-        ("maker fee", costs.maker_fee_bps),
-        ("taker fee", costs.taker_fee_bps),
-        ("slippage", costs.slippage_bps),
+        ("--maker-fee-bps", costs.maker_fee_bps),
+        ("--taker-fee-bps", costs.taker_fee_bps),
+        ("--slippage-bps", costs.slippage_bps),
     ] {
-        if !(value.is_finite() && value >= 0.0) {
-            bail!("{name} of {value} bps is invalid: give a finite number of basis points, 0 or more");
+        // 10,000 bps is 100%: a fee or slippage that large would turn a sale
+        // into a payment or a price negative.
+        if !(value.is_finite() && (0.0..10_000.0).contains(&value)) {
+            bail!("{name} {value} is invalid: give basis points from 0 up to, not including, 10000 (100%)");
         }
     }
     let limits = args.limits.apply(file.limits);
+    super::sandbox_args::check_limits(&limits)?;
     let fault_policy = FaultPolicy {
         max_faults: args.max_faults.unwrap_or(file.fault_policy.max_faults),
         window_events: args.fault_window.unwrap_or(file.fault_policy.window_events),
     };
     if fault_policy.max_faults == 0 {
         bail!("--max-faults 0 is invalid: give at least 1");
+    }
+    if fault_policy.window_events == 0 {
+        bail!("--fault-window 0 is invalid: give at least 1 event");
+    }
+    let product = args.product.clone().or(file.product.clone()).unwrap_or_else(|| bundled::BTC_USD_PRODUCT.to_string());
+    if product.is_empty() || product.contains(char::is_whitespace) {
+        bail!("--product {product:?} is invalid: give a product id such as BTC-USD");
+    }
+    let cash = args.cash.or(file.cash).unwrap_or(DEFAULT_CASH);
+    if !(cash.is_finite() && cash > 0.0) {
+        bail!("--cash {cash} is invalid: give a positive amount of the quote currency");
+    }
+    let mut seen = Vec::new();
+    for (key, _) in &args.params {
+        if seen.contains(&key) {
+            bail!("--param {key} is given twice; keep one");
+        }
+        seen.push(key);
+    }
+    if let Some(dir) = &args.out
+        && dir.exists()
+        && !dir.is_dir()
+    {
+        bail!("--out {} is an existing file; give a directory", dir.display());
     }
 
     let (data_name, series) = load_data(args.data.as_deref().or(file.data.as_deref()))?;
@@ -178,7 +206,8 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
         used_ids.push(id.clone());
 
         let options = LoadOptions { max_component_bytes: limits.max_component_bytes, expected_sha256: entry.sha256.as_deref() };
-        let component = sandbox.load_with(&id, &bytes, &options)?;
+        let source = entry.path.as_ref().map_or_else(|| "the bundled SMA crossover".to_string(), |path| path.display().to_string());
+        let component = sandbox.load_with(&id, &bytes, &options).with_context(|| format!("cannot run {source}"))?;
         let seed = args.seed.or(file.seed).unwrap_or(0);
         let strategy = WasmStrategy::instantiate_seeded(&component, limits, seed).context("failed to start the strategy")?;
 
@@ -190,8 +219,8 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
             params.push((key.clone(), value.clone()));
         }
         let config = BacktestConfig {
-            product: args.product.clone().or(file.product.clone()).unwrap_or_else(|| bundled::BTC_USD_PRODUCT.to_string()),
-            initial_cash: args.cash.or(file.cash).unwrap_or(DEFAULT_CASH),
+            product: product.clone(),
+            initial_cash: cash,
             costs,
             params: params.clone(),
             on_fault: args.on_fault.map(OnFault::from).or(file.on_fault).unwrap_or_default(),

@@ -40,7 +40,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         max_component_bytes: args.max_component_bytes.unwrap_or(Limits::default().max_component_bytes),
         expected_sha256: args.sha256.as_deref(),
     };
-    let inspection = sandbox.inspect(&id, &bytes, &options)?;
+    let inspection =
+        sandbox.inspect(&id, &bytes, &options).with_context(|| format!("cannot check {}", args.file.display()))?;
 
     println!("file      {}", args.file.display());
     println!("sha256    {}", inspection.sha256);

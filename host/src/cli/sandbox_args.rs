@@ -81,6 +81,30 @@ impl LimitArgs {
     }
 }
 
+/// Rejects limits of zero, which would fault every strategy on its first
+/// call.
+pub fn check_limits(limits: &Limits) -> anyhow::Result<()> {
+    let counts = [
+        ("--event-fuel", limits.event_fuel),
+        ("--init-fuel", limits.init_fuel),
+        ("call_timeout_ms", limits.call_timeout_ms),
+        ("--memory-limit", limits.memory_bytes as u64),
+        ("--max-table-elements", limits.table_elements as u64),
+        ("--max-actions", limits.max_actions as u64),
+        ("--max-result-bytes", limits.max_result_bytes as u64),
+        ("--max-string-bytes", limits.max_string_bytes as u64),
+        ("--max-log-line-bytes", limits.max_log_line_bytes as u64),
+        ("--max-log-lines", limits.max_log_lines_per_call as u64),
+        ("--max-component-bytes", limits.max_component_bytes as u64),
+    ];
+    for (name, value) in counts {
+        if value == 0 {
+            anyhow::bail!("{name} 0 is invalid: every call would fail; give a positive value");
+        }
+    }
+    Ok(())
+}
+
 /// Where compiled components are cached.
 #[derive(Args, Debug, Default)]
 pub struct CacheArgs {

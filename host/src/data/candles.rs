@@ -4,8 +4,10 @@
 //! - canonical: `timestamp,open,high,low,close,volume`;
 //! - Coinbase export: `date,unix,low,high,open,close,volume,vol_fiat`
 //!   (columns in Coinbase's own order, `unix` in seconds);
-//! - Binance klines export: `open_time,open,high,low,close,volume` with an
-//!   ISO 8601 `open_time`.
+//! - ISO open_time export, as the Binance.US sample has it:
+//!   `open_time,open,high,low,close,volume` with an ISO 8601 `open_time`.
+//!   Binance's raw klines files (no header, times in milliseconds) are not
+//!   read; convert them to the canonical layout.
 //!
 //! Columns are found by name, so extra columns are ignored and order does not
 //! matter. The time column is the candle's start, either unix seconds or ISO
@@ -42,7 +44,7 @@ impl fmt::Display for Layout {
         f.write_str(match self {
             Layout::Canonical => "canonical (timestamp,open,high,low,close,volume)",
             Layout::Coinbase => "Coinbase export (unix,low,high,open,close,volume)",
-            Layout::Binance => "Binance klines (open_time,open,high,low,close,volume)",
+            Layout::Binance => "ISO open_time export (open_time,open,high,low,close,volume)",
         })
     }
 }
@@ -69,10 +71,15 @@ pub enum CandleError {
     #[error("the file is empty; expected a header line such as {CANONICAL_HEADER}")]
     Empty,
     #[error(
-        "header has no {column} column; accepted layouts: {CANONICAL_HEADER}, \
-         date,unix,low,high,open,close,volume,vol_fiat, or open_time,open,high,low,close,volume"
+        "header {found:?} has no {column} column; use one of the layouts \"{CANONICAL_HEADER}\" \
+         (canonical), \"date,unix,low,high,open,close,volume,vol_fiat\" (Coinbase export) or \
+         \"open_time,open,high,low,close,volume\" (ISO open_time export)"
     )]
-    MissingColumn { column: &'static str },
+    MissingColumn { column: &'static str, found: String },
+    #[error("header {found:?} has {count} columns named {column}; keep one")]
+    DuplicateColumn { column: String, count: usize, found: String },
+    #[error("header {found:?} has more than one time column ({columns}); keep one")]
+    AmbiguousTimeColumn { columns: String, found: String },
     #[error("line {line}: {message}")]
     Malformed { line: u64, message: String },
     #[error("line {line}: {column} {value:?} is not a number")]
@@ -81,6 +88,8 @@ pub enum CandleError {
     NonFinite { line: u64, column: &'static str, value: String },
     #[error("line {line}: {column} {value} must be greater than zero")]
     NonPositivePrice { line: u64, column: &'static str, value: f64 },
+    #[error("line {line}: {column} {value} is above {MAX_PRICE:e}, which no market quotes; check the column and its units")]
+    ImplausiblePrice { line: u64, column: &'static str, value: f64 },
     #[error("line {line}: high {high} is below max(open {open}, close {close})")]
     HighBelowBody { line: u64, high: f64, open: f64, close: f64 },
     #[error("line {line}: low {low} is above min(open {open}, close {close})")]
@@ -93,9 +102,12 @@ pub enum CandleError {
     )]
     InvalidTimestamp { line: u64, value: String },
     #[error(
-        "line {line}: time {value} looks like milliseconds; the time column takes unix seconds"
+        "line {line}: time {value} looks like milliseconds (it is after the year 5138 in seconds); \
+         the time column takes unix seconds"
     )]
     TimestampInMilliseconds { line: u64, value: i64 },
+    #[error("line {line}: time {value:?} is before 1970-01-01; check the time column")]
+    TimestampBeforeEpoch { line: u64, value: String },
     #[error(
         "line {line}: time {value:?} is not after the previous candle's ({previous:?}); \
          candles must be strictly ascending with no duplicates"
@@ -110,6 +122,10 @@ pub const CANONICAL_HEADER: &str = "timestamp,open,high,low,close,volume";
 /// Unix seconds above this are read as a mistake in units: 10^11 seconds is
 /// the year 5138, while 10^11 milliseconds is 1973.
 const MAX_UNIX_SECONDS: i64 = 100_000_000_000;
+
+/// Prices above this are rejected as a corrupt value or a units mistake.
+/// The dearest quotes (BTC in Vietnamese dong, about 2.5e9) are far below.
+pub const MAX_PRICE: f64 = 1e15;
 
 /// Reads and validates a candle file.
 ///
@@ -138,10 +154,7 @@ struct Columns {
 /// The first row that breaks a rule, with its line number and value.
 pub fn parse_candles(bytes: &[u8]) -> Result<CandleSeries, CandleError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(bytes);
-    let header = reader
-        .headers()
-        .map_err(|error| CandleError::Malformed { line: 1, message: error.to_string() })?
-        .clone();
+    let header = reader.headers().map_err(|error| describe_csv_error(&error, 1))?.clone();
     if header.is_empty() || header.iter().all(str::is_empty) {
         return Err(CandleError::Empty);
     }
@@ -155,9 +168,7 @@ pub fn parse_candles(bytes: &[u8]) -> Result<CandleSeries, CandleError> {
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(error) => {
-                return Err(CandleError::Malformed { line, message: error.to_string() });
-            }
+            Err(error) => return Err(describe_csv_error(&error, line)),
         }
         let line = record.position().map_or(line, |position| position.line());
 
@@ -190,9 +201,38 @@ pub fn parse_candles(bytes: &[u8]) -> Result<CandleSeries, CandleError> {
     })
 }
 
+/// Turns a CSV syntax error into a message that names the line and the fix.
+fn describe_csv_error(error: &csv::Error, fallback_line: u64) -> CandleError {
+    let line = error.position().map_or(fallback_line, |position| position.line());
+    let message = match error.kind() {
+        csv::ErrorKind::Utf8 { .. } => "the text is not valid UTF-8; save the file as UTF-8".to_string(),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+            "found {len} fields where the header has {expected_len}; check for a missing or extra comma, \
+             or an unclosed quote that joins lines"
+        ),
+        _ => error.to_string(),
+    };
+    CandleError::Malformed { line, message }
+}
+
 fn find_columns(header: &csv::StringRecord) -> Result<(Layout, Columns), CandleError> {
+    let found = header.iter().collect::<Vec<_>>().join(",");
     let position = |name: &str| header.iter().position(|column| column.eq_ignore_ascii_case(name));
-    let require = |name: &'static str| position(name).ok_or(CandleError::MissingColumn { column: name });
+    let require = |name: &'static str| {
+        position(name).ok_or_else(|| CandleError::MissingColumn { column: name, found: found.clone() })
+    };
+
+    for name in ["timestamp", "unix", "open_time", "open", "high", "low", "close", "volume"] {
+        let count = header.iter().filter(|column| column.eq_ignore_ascii_case(name)).count();
+        if count > 1 {
+            return Err(CandleError::DuplicateColumn { column: name.to_string(), count, found });
+        }
+    }
+    let time_columns: Vec<&str> =
+        ["timestamp", "unix", "open_time"].into_iter().filter(|name| position(name).is_some()).collect();
+    if time_columns.len() > 1 {
+        return Err(CandleError::AmbiguousTimeColumn { columns: time_columns.join(", "), found });
+    }
 
     let (layout, time) = if let Some(index) = position("timestamp") {
         (Layout::Canonical, index)
@@ -201,7 +241,7 @@ fn find_columns(header: &csv::StringRecord) -> Result<(Layout, Columns), CandleE
     } else if let Some(index) = position("open_time") {
         (Layout::Binance, index)
     } else {
-        return Err(CandleError::MissingColumn { column: "timestamp" });
+        return Err(CandleError::MissingColumn { column: "timestamp", found });
     };
 
     let columns = Columns {
@@ -262,24 +302,31 @@ fn parse_price(text: &str, column: &'static str, line: u64) -> Result<f64, Candl
     if value <= 0.0 {
         return Err(CandleError::NonPositivePrice { line, column, value });
     }
+    if value > MAX_PRICE {
+        return Err(CandleError::ImplausiblePrice { line, column, value });
+    }
     Ok(value)
 }
 
 fn parse_time(text: &str, line: u64) -> Result<i64, CandleError> {
-    if let Ok(seconds) = text.parse::<i64>() {
-        if seconds.abs() >= MAX_UNIX_SECONDS {
+    let time_ms = if let Ok(seconds) = text.parse::<i64>() {
+        if seconds >= MAX_UNIX_SECONDS {
             return Err(CandleError::TimestampInMilliseconds { line, value: seconds });
         }
-        return Ok(seconds * 1000);
+        seconds.saturating_mul(1000)
+    } else {
+        let parsed = DateTime::parse_from_rfc3339(text)
+            .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%:z"))
+            .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%#z"));
+        match parsed {
+            Ok(time) => time.timestamp_millis(),
+            Err(_) => return Err(CandleError::InvalidTimestamp { line, value: text.to_string() }),
+        }
+    };
+    if time_ms < 0 {
+        return Err(CandleError::TimestampBeforeEpoch { line, value: text.to_string() });
     }
-
-    let parsed = DateTime::parse_from_rfc3339(text)
-        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%:z"))
-        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%#z"));
-    match parsed {
-        Ok(time) => Ok(time.timestamp_millis()),
-        Err(_) => Err(CandleError::InvalidTimestamp { line, value: text.to_string() }),
-    }
+    Ok(time_ms)
 }
 
 /// The spacing seen most often; ties go to the shorter spacing so that a

@@ -152,8 +152,9 @@ fn win_rate(closed: &[&Trade]) -> Option<f64> {
 }
 
 fn profit_factor(closed: &[&Trade]) -> Option<f64> {
-    let profit: f64 = closed.iter().map(|trade| trade.net_pnl).filter(|pnl| *pnl > 0.0).sum();
-    let loss: f64 = closed.iter().map(|trade| trade.net_pnl).filter(|pnl| *pnl < 0.0).sum();
+    // Folds from +0.0: an empty f64 sum is -0.0, which would print as -0.000.
+    let profit = closed.iter().map(|trade| trade.net_pnl).filter(|pnl| *pnl > 0.0).fold(0.0, |sum, pnl| sum + pnl);
+    let loss = closed.iter().map(|trade| trade.net_pnl).filter(|pnl| *pnl < 0.0).fold(0.0, |sum, pnl| sum + pnl);
     if loss == 0.0 {
         return None;
     }

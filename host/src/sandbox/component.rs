@@ -122,8 +122,14 @@ pub fn inspect(
     {
         return Err(LoadError::DigestMismatch { id: id.to_string(), expected: expected.to_string(), actual: sha256 });
     }
-    if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
+    if bytes.len() < 4 || &bytes[..4] != WASM_MAGIC {
         return Err(LoadError::NotWasm { id: id.to_string() });
+    }
+    if bytes.len() < 8 {
+        return Err(LoadError::Invalid {
+            id: id.to_string(),
+            reason: format!("the file ends after {} bytes, inside the Wasm header", bytes.len()),
+        });
     }
     if bytes[4..8] == CORE_MODULE_VERSION {
         return Err(LoadError::CoreModule { id: id.to_string() });

@@ -265,7 +265,12 @@ impl Strategy for WasmStrategy {
 fn classify(error: &wasmtime::Error, store: &mut Store<HostState>) -> Fault {
     let last_refusal = store.data_mut().limiter.last_refusal.take();
     let trap = error.downcast_ref::<Trap>().copied();
-    let message = format!("{error:#}");
+    // The trap or the innermost error says what happened; the wasm
+    // backtrace around it names only anonymous functions.
+    let message = match trap {
+        Some(trap) => trap.to_string(),
+        None => error.root_cause().to_string(),
+    };
 
     let kind = match (trap, &last_refusal) {
         (Some(Trap::OutOfFuel), _) => FaultKind::OutOfFuel,
