@@ -295,15 +295,22 @@ fn component_from_wat(text: &str) -> Vec<u8> {
     wat::parse_str(text).expect("valid WAT")
 }
 
+/// Loads `bytes`, expects a refusal, then checks that the same sandbox still
+/// runs the SMA crossover exactly as it runs alone.
 fn load_error(bytes: &[u8], options: &LoadOptions<'_>) -> LoadError {
     let sandbox = Sandbox::new().unwrap();
-    match sandbox.load_with(HOSTILE_ID, bytes, options) {
+    let start = Instant::now();
+    let error = match sandbox.load_with(HOSTILE_ID, bytes, options) {
         Ok(_) => panic!("the component must be refused"),
-        Err(error) => {
-            assert!(error.to_string().contains(HOSTILE_ID), "error does not name the strategy: {error}");
-            error
-        }
-    }
+        Err(error) => error,
+    };
+    assert!(start.elapsed() < CONTAINMENT_BOUND);
+    assert!(error.to_string().contains(HOSTILE_ID), "error does not name the strategy: {error}");
+
+    let mut sma = instance(&sandbox, "sma", bundled::SMA_CROSSOVER_WASM, Limits::default());
+    let result = backtest::run(&mut sma, series(), &config(&[], OnFault::Stop)).unwrap();
+    assert_eq!(result.fills, sma_alone().fills, "the sandbox changed after refusing a component");
+    error
 }
 
 fn forbidden_import(wat: &str) -> (String, ImportRejection) {

@@ -99,7 +99,7 @@ impl FaultKind {
     pub fn remedy(self) -> Option<&'static str> {
         match self {
             FaultKind::OutOfFuel => Some("raise --event-fuel or --init-fuel if the strategy needs more per call"),
-            FaultKind::Timeout => Some("raise call_timeout_ms if the strategy needs more time per call"),
+            FaultKind::Timeout => Some("raise --call-timeout-ms if the strategy needs more time per call"),
             FaultKind::MemoryLimit => Some("raise --memory-limit if the strategy needs more memory"),
             FaultKind::TooManyActions => Some("raise --max-actions if the strategy needs more actions per event"),
             FaultKind::ResultTooLarge => {

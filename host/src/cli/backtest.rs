@@ -11,7 +11,7 @@ use stratbox::config::{ConfigFile, StrategyEntry};
 use stratbox::data::{CandleSeries, parse_candles, read_candles};
 use stratbox::report::files::StrategyInfo;
 use stratbox::report::{self, Report, summary};
-use stratbox::sandbox::{FaultPolicy, Limits, LoadOptions, Sandbox, WasmStrategy};
+use stratbox::sandbox::{FaultPolicy, Limits, LoadOptions, Metering, Sandbox, WasmStrategy};
 use stratbox::strategy::Strategy;
 
 use super::check::strategy_id_of;
@@ -90,6 +90,13 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "EVENTS")]
     fault_window: Option<u64>,
 
+    /// How each call's CPU time is bounded: fuel counts instructions and
+    /// keeps reruns identical; epoch bounds wall-clock time with
+    /// --call-timeout-ms, as live trading does, but a strategy near its
+    /// budget may then fault on one run and not another [default: fuel].
+    #[arg(long, value_enum)]
+    metering: Option<MeteringArg>,
+
     /// Seed of the strategies' random-number imports [default: 0].
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -99,6 +106,12 @@ pub struct BacktestArgs {
 
     #[command(flatten)]
     cache: CacheArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MeteringArg {
+    Fuel,
+    Epoch,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -187,7 +200,11 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
     }
 
     let (data_name, series) = load_data(args.data.as_deref().or(file.data.as_deref()))?;
-    let mut sandbox = Sandbox::new()?;
+    let metering = match args.metering {
+        Some(MeteringArg::Epoch) => Metering::Epoch,
+        Some(MeteringArg::Fuel) | None => Metering::Fuel,
+    };
+    let mut sandbox = Sandbox::with_metering(metering)?;
     args.cache.attach(&mut sandbox, file.cache_dir.clone());
 
     let entries = match &args.strategy {

@@ -59,6 +59,11 @@ pub struct LimitArgs {
     /// Largest component file accepted, in bytes [default: 67108864].
     #[arg(long, value_name = "BYTES")]
     pub max_component_bytes: Option<usize>,
+
+    /// Wall-clock budget of each call under --metering epoch, in
+    /// milliseconds [default: 100].
+    #[arg(long, value_name = "MS")]
+    pub call_timeout_ms: Option<u64>,
 }
 
 impl LimitArgs {
@@ -76,7 +81,7 @@ impl LimitArgs {
             max_log_lines_per_call: self.max_log_lines.unwrap_or(base.max_log_lines_per_call),
             max_stdio_bytes: self.max_stdio_bytes.unwrap_or(base.max_stdio_bytes),
             max_component_bytes: self.max_component_bytes.unwrap_or(base.max_component_bytes),
-            call_timeout_ms: base.call_timeout_ms,
+            call_timeout_ms: self.call_timeout_ms.unwrap_or(base.call_timeout_ms),
         }
     }
 }
@@ -87,7 +92,7 @@ pub fn check_limits(limits: &Limits) -> anyhow::Result<()> {
     let counts = [
         ("--event-fuel", limits.event_fuel),
         ("--init-fuel", limits.init_fuel),
-        ("call_timeout_ms", limits.call_timeout_ms),
+        ("--call-timeout-ms", limits.call_timeout_ms),
         ("--memory-limit", limits.memory_bytes as u64),
         ("--max-table-elements", limits.table_elements as u64),
         ("--max-actions", limits.max_actions as u64),
