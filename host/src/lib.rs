@@ -5,6 +5,7 @@
 
 pub mod backtest;
 pub mod bundled;
+pub mod coinbase;
 pub mod config;
 pub mod data;
 pub mod report;

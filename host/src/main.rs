@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let outcome = match cli::Cli::parse().command {
         cli::Command::Backtest(args) => cli::backtest::run(&args),
         cli::Command::Check(args) => cli::check::run(&args),
+        cli::Command::Data(command) => cli::data::run(&command),
     };
     match outcome {
         Ok(code) => code,

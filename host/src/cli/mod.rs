@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod check;
+pub mod data;
 pub mod sandbox_args;
 
 use clap::{Parser, Subcommand};
@@ -24,4 +25,7 @@ pub enum Command {
     /// Inspect a strategy component: its world, imports, exports, sha256,
     /// and whether it passes the import policy. Exits with 1 when it does not.
     Check(check::CheckArgs),
+    /// Market data files.
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }

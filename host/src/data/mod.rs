@@ -2,4 +2,4 @@
 
 pub mod candles;
 
-pub use candles::{Candle, CandleError, CandleSeries, Layout, parse_candles, read_candles};
+pub use candles::{CANONICAL_HEADER, Candle, CandleError, CandleSeries, Layout, parse_candles, read_candles};
