@@ -428,3 +428,72 @@ async fn periodic_clock_sync_corrects_a_slow_clock() {
     slow.accounts().await.unwrap();
     standin.shutdown().await;
 }
+
+fn limit_buy(tag: &str, base: f64, price: f64, time_in_force: stratbox::strategy::TimeInForce, post_only: bool) -> OrderIntent {
+    OrderIntent {
+        tag: tag.to_string(),
+        product: "BTC-USD".to_string(),
+        side: Side::Buy,
+        size: Size::Base(base),
+        kind: OrderKind::Limit(stratbox::strategy::LimitOrder { price, time_in_force, post_only }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_orders_of_each_time_in_force() {
+    use stratbox::strategy::TimeInForce;
+    let key = new_key();
+    let standin = standin(&key).await;
+    let client = client(&standin, &key, ExchangeClock::new());
+    let increments = client.product("BTC-USD").await.unwrap().increments().unwrap();
+    let submitter = OrderSubmitter::new(&client);
+    let price = client.product("BTC-USD").await.unwrap().price.unwrap();
+    let below: f64 = (price * Decimal::from_str("0.9").unwrap()).to_string().parse().unwrap();
+    let above: f64 = (price * Decimal::from_str("1.1").unwrap()).to_string().parse().unwrap();
+
+    let mut submit = async |tag: &str, intent: OrderIntent| {
+        let body = order_body(&intent, &client_order_id("limits", tag, 1), &increments, None).unwrap();
+        submitter.submit(&body).await.unwrap()
+    };
+    let resting = submit("gtc", limit_buy("gtc", 0.001, below, TimeInForce::GoodTilCancelled, true)).await;
+    let Submission::Accepted { order_id } = resting else { panic!("{resting:?}") };
+    assert_eq!(client.order(&order_id).await.unwrap().status, "OPEN");
+
+    let expiry = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    let gtd = submit("gtd", limit_buy("gtd", 0.001, below, TimeInForce::GoodTilDate(expiry), false)).await;
+    assert!(matches!(gtd, Submission::Accepted { .. }), "{gtd:?}");
+
+    let crossing = submit("post-only", limit_buy("post-only", 0.001, above, TimeInForce::GoodTilCancelled, true)).await;
+    assert!(
+        matches!(&crossing, Submission::Rejected { reason, .. } if reason == "INVALID_LIMIT_PRICE_POST_ONLY"),
+        "{crossing:?}"
+    );
+
+    let ioc = submit("ioc", limit_buy("ioc", 0.001, above, TimeInForce::ImmediateOrCancel, false)).await;
+    let Submission::Accepted { order_id } = ioc else { panic!("{ioc:?}") };
+    assert_eq!(client.order(&order_id).await.unwrap().status, "FILLED");
+    standin.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_download_points_at_base_url() {
+    let key = new_key();
+    let standin = standin(&key).await;
+    standin.advance(399);
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-download.csv");
+    let _ = std::fs::remove_file(&out);
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["data", "download", "--product", "BTC-USD", "--granularity", "ONE_HOUR"])
+        .args(["--start", "2024-01-01", "--end", "2024-01-05", "--base-url", &standin.base_url(), "--out"])
+        .arg(&out)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("wrote 96 candles"), "{stdout}");
+    assert!(stdout.contains("0 gaps"), "{stdout}");
+    assert_eq!(stratbox::data::read_candles(&out).unwrap().candles.len(), 96);
+    standin.shutdown().await;
+}

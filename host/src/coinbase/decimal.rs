@@ -38,6 +38,10 @@ pub enum QuantizeError {
     BelowMinimum { what: &'static str, original: String, rounded: String, minimum: String },
     #[error("{what} {original} (rounded to {rounded}) is above the product's maximum of {maximum}")]
     AboveMaximum { what: &'static str, original: String, rounded: String, maximum: String },
+    #[error(
+        "order notional {notional} (size {size} at {price}) is below the product's minimum of {minimum} in the quote currency"
+    )]
+    NotionalBelowMinimum { notional: String, size: String, price: String, minimum: String },
 }
 
 /// Reads an f64 as the shortest decimal that round-trips to it.
@@ -131,6 +135,25 @@ impl Increments {
         };
         let rounded = round_to(capped, self.quote_increment, RoundingStrategy::ToZero);
         check_bounds("quote size", original, rounded, self.quote_increment, self.quote_min_size, self.quote_max_size)
+    }
+
+    /// Checks that `size` at `price` is worth at least the product's minimum
+    /// quote size.
+    ///
+    /// # Errors
+    /// [`QuantizeError::NotionalBelowMinimum`] with the size, price and
+    /// notional.
+    pub fn check_notional(&self, size: Decimal, price: Decimal) -> Result<(), QuantizeError> {
+        let notional = size * price;
+        if notional < self.quote_min_size {
+            return Err(QuantizeError::NotionalBelowMinimum {
+                notional: wire(notional),
+                size: wire(size),
+                price: wire(price),
+                minimum: wire(self.quote_min_size),
+            });
+        }
+        Ok(())
     }
 
     /// Rounds a limit price to `price_increment`: down for a buy, up for a
@@ -233,6 +256,15 @@ mod tests {
     #[test]
     fn price_on_the_tick_is_unchanged() {
         assert_eq!(wire(btc_usd().limit_price(42000.5, false).unwrap()), "42000.5");
+    }
+
+    #[test]
+    fn limit_notional_below_minimum_is_rejected() {
+        let error = btc_usd().check_notional(decimal("0.00001"), decimal("42000")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "order notional 0.42 (size 0.00001 at 42000) is below the product's minimum of 1 in the quote currency"
+        );
     }
 
     #[test]

@@ -353,3 +353,37 @@ fn quote_body(text: &str) -> String {
     }
     format!("{}… ({} bytes)", &trimmed[..cut], trimmed.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_spaces_requests_evenly() {
+        let limiter = RateLimiter::new(50.0);
+        let start = Instant::now();
+        for _ in 0..5 {
+            limiter.acquire().await;
+        }
+        // The first request goes at once, the next four 20 ms apart.
+        assert_eq!(start.elapsed(), Duration::from_millis(80));
+    }
+
+    #[test]
+    fn retry_delay_stays_within_jitter_bounds() {
+        let policy = RetryPolicy { attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        for attempt in 0..8 {
+            let nominal = Duration::from_millis(100).saturating_mul(1 << attempt).min(Duration::from_secs(1));
+            let delay = policy.delay(attempt);
+            assert!(delay >= nominal / 2, "attempt {attempt}: {delay:?}");
+            assert!(delay <= nominal, "attempt {attempt}: {delay:?}");
+        }
+    }
+
+    #[test]
+    fn long_html_body_is_cut() {
+        let quoted = quote_body(&"<html>".repeat(200));
+        assert!(quoted.len() < 350, "{quoted}");
+        assert!(quoted.ends_with("(1200 bytes)"), "{quoted}");
+    }
+}

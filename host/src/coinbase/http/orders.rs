@@ -53,8 +53,10 @@ pub fn order_body(
             let base = match size {
                 Size::Base(base) | Size::Quote(base) => base,
             };
-            let base_size = wire(increments.base_size(base)?);
-            let limit_price = wire(increments.limit_price(limit.price, buy)?);
+            let base_size = increments.base_size(base)?;
+            let price = increments.limit_price(limit.price, buy)?;
+            increments.check_notional(base_size, price)?;
+            let (base_size, limit_price) = (wire(base_size), wire(price));
             match limit.time_in_force {
                 TimeInForce::GoodTilCancelled => json!({ "limit_limit_gtc": {
                     "base_size": base_size, "limit_price": limit_price, "post_only": limit.post_only } }),
