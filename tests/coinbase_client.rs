@@ -451,7 +451,7 @@ async fn limit_orders_of_each_time_in_force() {
     let below: f64 = (price * Decimal::from_str("0.9").unwrap()).to_string().parse().unwrap();
     let above: f64 = (price * Decimal::from_str("1.1").unwrap()).to_string().parse().unwrap();
 
-    let mut submit = async |tag: &str, intent: OrderIntent| {
+    let submit = async |tag: &str, intent: OrderIntent| {
         let body = order_body(&intent, &client_order_id("limits", tag, 1), &increments, None).unwrap();
         submitter.submit(&body).await.unwrap()
     };

@@ -11,4 +11,5 @@ pub mod data;
 pub mod report;
 pub mod risk;
 pub mod sandbox;
+pub mod secrets;
 pub mod strategy;

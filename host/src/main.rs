@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         cli::Command::Backtest(args) => cli::backtest::run(&args),
         cli::Command::Check(args) => cli::check::run(&args),
         cli::Command::Data(command) => cli::data::run(&command),
+        cli::Command::Doctor(args) => cli::exchange::doctor(&args),
+        cli::Command::Account(args) => cli::exchange::account(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod backtest;
 pub mod check;
 pub mod data;
+pub mod exchange;
 pub mod sandbox_args;
 
 use clap::{Parser, Subcommand};
@@ -28,4 +29,10 @@ pub enum Command {
     /// Market data files.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Check the exchange set-up: the secret, the key, the clock, the key's
+    /// permissions and the products. Exits with 0 only when every check
+    /// passes, 1 when one fails, 2 when the key cannot be read.
+    Doctor(exchange::DoctorArgs),
+    /// Show balances and open orders.
+    Account(exchange::AccountArgs),
 }

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::coinbase::auth::{ApiKey, ExchangeClock, RequestTarget};
+use crate::secrets::KeyProvider;
 
 /// The path prefix of every Advanced Trade endpoint.
 pub const API_PREFIX: &str = "/api/v3/brokerage";
@@ -131,6 +132,23 @@ pub enum Repeat {
     Never,
 }
 
+/// Where a client gets its key: fixed, or from the provider that re-reads
+/// the secret after a 401.
+#[derive(Debug, Clone)]
+pub enum KeySupply {
+    Fixed(Arc<ApiKey>),
+    Provider(Arc<KeyProvider>),
+}
+
+impl KeySupply {
+    async fn current(&self) -> Arc<ApiKey> {
+        match self {
+            KeySupply::Fixed(key) => key.clone(),
+            KeySupply::Provider(provider) => provider.key().await,
+        }
+    }
+}
+
 /// A signed, rate-limited REST client for one base URL.
 #[derive(Debug, Clone)]
 pub struct RestClient {
@@ -143,7 +161,7 @@ struct Inner {
     base: Url,
     /// Host and port as the JWT `uri` claim names them.
     jwt_host: String,
-    key: Option<Arc<ApiKey>>,
+    key: Option<KeySupply>,
     clock: Arc<ExchangeClock>,
     private_limiter: RateLimiter,
     public_limiter: RateLimiter,
@@ -156,6 +174,18 @@ impl RestClient {
     /// # Errors
     /// [`RestError::BaseUrl`] for a URL without a host.
     pub fn new(config: &RestConfig, key: Option<Arc<ApiKey>>, clock: Arc<ExchangeClock>) -> Result<RestClient, RestError> {
+        RestClient::with_key_supply(config, key.map(KeySupply::Fixed), clock)
+    }
+
+    /// Creates a client whose key comes from `supply`.
+    ///
+    /// # Errors
+    /// [`RestError::BaseUrl`] for a URL without a host.
+    pub fn with_key_supply(
+        config: &RestConfig,
+        key: Option<KeySupply>,
+        clock: Arc<ExchangeClock>,
+    ) -> Result<RestClient, RestError> {
         let bad_url = |reason: &str| RestError::BaseUrl { url: config.base_url.clone(), reason: reason.to_string() };
         let base = Url::parse(&config.base_url).map_err(|error| bad_url(&error.to_string()))?;
         let host = base.host_str().ok_or_else(|| bad_url("it has no host"))?;
@@ -191,7 +221,7 @@ impl RestClient {
         &self.inner.clock
     }
 
-    pub fn key(&self) -> Option<&Arc<ApiKey>> {
+    pub fn key_supply(&self) -> Option<&KeySupply> {
         self.inner.key.as_ref()
     }
 
@@ -219,9 +249,23 @@ impl RestClient {
         };
 
         let mut attempt = 0;
+        let mut key_refreshed = false;
         loop {
             attempt += 1;
             let outcome = self.send_once(&method, &full_path, query, body, private).await;
+            // A rejected key may have been rotated: read the secret again,
+            // once per request, and retry at once. The venue did not act on
+            // a 401, so this is safe for order creation too.
+            if let Err(RestError::Unauthorized { .. }) = &outcome
+                && let Some(KeySupply::Provider(provider)) = &inner.key
+                && !key_refreshed
+            {
+                key_refreshed = true;
+                tracing::warn!(%method, path = full_path, "exchange rejected the key; re-reading the secret");
+                provider.refresh().await;
+                attempt -= 1;
+                continue;
+            }
             let retryable = match &outcome {
                 Ok(_) => false,
                 Err(RestError::Unauthorized { .. }) => method == Method::GET,
@@ -253,7 +297,7 @@ impl RestClient {
 
         let mut request = inner.http.request(method.clone(), url);
         if private {
-            let key = inner.key.as_ref().ok_or_else(|| RestError::NoKey { path: full_path.to_string() })?;
+            let key = inner.key.as_ref().ok_or_else(|| RestError::NoKey { path: full_path.to_string() })?.current().await;
             inner.private_limiter.acquire().await;
             let target = RequestTarget { method: method.as_str(), host: &inner.jwt_host, path: full_path };
             let token = key.rest_token(target, inner.clock.now_seconds());
