@@ -454,3 +454,19 @@ async fn canary_key_appears_in_no_output() {
     }
     standin.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_reread_keeps_current_key() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let key = test_key();
+    let path = key_file("reread-key.json", &key);
+    let provider = KeyProvider::load(SecretSource::File { path: path.clone() }, Duration::from_secs(3600)).await.unwrap();
+    let before = provider.key().await;
+
+    // The file becomes unreadable for the host's rules; a forced re-read,
+    // as after a 401, must fail and keep the key in use.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let after = provider.refresh().await;
+    assert!(Arc::ptr_eq(&before, &after), "the key was replaced after a failed read");
+    assert_eq!(after.name(), KEY_NAME);
+}
