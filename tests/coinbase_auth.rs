@@ -125,7 +125,7 @@ fn ed25519_base64_seed_and_public_signs_verifiable_tokens() {
 }
 
 #[test]
-fn ed25519_64_bytes_with_wrong_public_half_is_rejected() {
+fn ed25519_wrong_public_half_rejected() {
     let (secret, _) = ed25519_key();
     let mut bytes = secret.to_bytes().to_vec();
     bytes.extend_from_slice(&[0u8; 32]);

@@ -34,7 +34,8 @@ fn run_component(limits: Limits, config: &BacktestConfig) -> Result<BacktestResu
     backtest::run(&mut strategy, &bundled_series(), config)
 }
 
-/// The CLI, with its compiled-code cache in the test's target directory.
+/// Returns a CLI command whose compiled-code cache is in the test's target
+/// directory.
 fn stratbox() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stratbox"));
     command.env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cache"));

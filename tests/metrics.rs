@@ -111,27 +111,36 @@ fn trade(net_pnl: f64, open: bool) -> Trade {
     }
 }
 
-#[test]
-fn compute_trade_and_exposure_metrics() {
-    let csv = "timestamp,open,high,low,close,volume\n\
-               0,100,100,100,100,1\n3600,100,100,100,100,1\n7200,100,100,100,100,1\n10800,100,130,100,125,1\n";
-    let series = parse_candles(csv.as_bytes()).unwrap();
-    let result = BacktestResult {
-        equity: vec![
-            point(3_600_000, 1000.0, 0.0, 0.0),
-            point(7_200_000, 1030.0, 1.0, 2.0),
-            point(10_800_000, 1010.0, 0.0, 3.0),
-            point(14_400_000, 1020.0, 1.0, 4.0),
-        ],
+/// Builds a result with only an equity curve and trades, the inputs the
+/// metrics read.
+fn result_of(equity: Vec<EquityPoint>, trades: Vec<Trade>) -> BacktestResult {
+    BacktestResult {
+        equity,
         fills: Vec::new(),
-        trades: vec![trade(30.0, false), trade(-10.0, false), trade(-5.0, false), trade(8.0, true)],
+        trades,
         rejections: Vec::new(),
         orders_accepted: 0,
         open_orders_at_end: 0,
         faults: Vec::new(),
         quarantined_at_ms: None,
         fuel: None,
-    };
+    }
+}
+
+#[test]
+fn compute_trade_and_exposure_metrics() {
+    let csv = "timestamp,open,high,low,close,volume\n\
+               0,100,100,100,100,1\n3600,100,100,100,100,1\n7200,100,100,100,100,1\n10800,100,130,100,125,1\n";
+    let series = parse_candles(csv.as_bytes()).unwrap();
+    let result = result_of(
+        vec![
+            point(3_600_000, 1000.0, 0.0, 0.0),
+            point(7_200_000, 1030.0, 1.0, 2.0),
+            point(10_800_000, 1010.0, 0.0, 3.0),
+            point(14_400_000, 1020.0, 1.0, 4.0),
+        ],
+        vec![trade(30.0, false), trade(-10.0, false), trade(-5.0, false), trade(8.0, true)],
+    );
 
     let metrics = compute(&result, &series, 1000.0);
     assert_eq!(metrics.trades, 4);
@@ -149,17 +158,10 @@ fn compute_trade_and_exposure_metrics() {
 #[test]
 fn profit_factor_undefined_without_losses() {
     let series = parse_candles(b"timestamp,open,high,low,close,volume\n0,1,1,1,1,1\n3600,1,1,1,1,1\n").unwrap();
-    let result = BacktestResult {
-        equity: vec![point(3_600_000, 1000.0, 0.0, 0.0), point(7_200_000, 1010.0, 0.0, 0.0)],
-        fills: Vec::new(),
-        trades: vec![trade(10.0, false)],
-        rejections: Vec::new(),
-        orders_accepted: 0,
-        open_orders_at_end: 0,
-        faults: Vec::new(),
-        quarantined_at_ms: None,
-        fuel: None,
-    };
+    let result = result_of(
+        vec![point(3_600_000, 1000.0, 0.0, 0.0), point(7_200_000, 1010.0, 0.0, 0.0)],
+        vec![trade(10.0, false)],
+    );
     let metrics = compute(&result, &series, 1000.0);
     assert_eq!(metrics.profit_factor, None);
     assert_eq!(metrics.win_rate, Some(1.0));

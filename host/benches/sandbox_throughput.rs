@@ -1,8 +1,8 @@
-//! Candles per second through the sandboxed SMA crossover component against
-//! the same Rust source compiled natively, both driven by the same
-//! backtest engine over the same series of more than a million candles,
-//! and the per-event cost of each way of bounding CPU time: none, fuel and
-//! epochs.
+//! Measures candles per second through the sandboxed SMA crossover
+//! component against the same Rust source compiled natively. Both are
+//! driven by the same backtest engine over the same series of more than a
+//! million candles. It also measures the per-event cost of each way of
+//! bounding CPU time: none, fuel and epochs.
 //!
 //! Run with `cargo bench --bench sandbox_throughput`. The series is the
 //! bundled Coinbase BTC-USD hourly file laid end to end, every other copy

@@ -95,7 +95,8 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// What to change when the strategy is trusted and the limit too low.
+    /// Returns the option to raise when the strategy is trusted and the
+    /// limit is too low.
     pub fn remedy(self) -> Option<&'static str> {
         match self {
             FaultKind::OutOfFuel => Some("raise --event-fuel or --init-fuel if the strategy needs more per call"),

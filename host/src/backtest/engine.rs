@@ -56,7 +56,7 @@ impl Default for BacktestConfig {
     }
 }
 
-/// What a backtest does when the strategy faults.
+/// The backtest's response to a strategy fault.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnFault {

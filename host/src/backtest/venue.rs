@@ -6,9 +6,9 @@
 //! - A market order fills at that open, moved against the order by the
 //!   slippage, and pays the taker fee.
 //! - A limit order whose price is marketable at that open (a buy at or above
-//!   it, a sell at or below it) fills at the open and pays the taker fee; a
-//!   post-only one is rejected instead, and an immediate-or-cancel one that
-//!   is not marketable is cancelled.
+//!   it, a sell at or below it) fills at the open and pays the taker fee. A
+//!   post-only one is rejected instead. An immediate-or-cancel one that is
+//!   not marketable is cancelled.
 //! - A resting limit order fills at its own price, paying the maker fee, on
 //!   the first candle whose range reaches the price (low at or below a buy,
 //!   high at or above a sell).
@@ -97,7 +97,7 @@ pub struct FillRecord {
     pub realised_pnl: f64,
 }
 
-/// How an order left the book.
+/// The way an order left the book.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Filled(FillRecord),

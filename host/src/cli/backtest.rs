@@ -90,10 +90,10 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "EVENTS")]
     fault_window: Option<u64>,
 
-    /// How each call's CPU time is bounded: fuel counts instructions and
-    /// keeps reruns identical; epoch bounds wall-clock time with
-    /// --call-timeout-ms, as live trading does, but a strategy near its
-    /// budget may then fault on one run and not another [default: fuel].
+    /// CPU bound of each call. Fuel counts instructions and keeps reruns
+    /// identical. Epoch bounds wall-clock time with --call-timeout-ms, as
+    /// live trading does, but a strategy near its budget may then fault on
+    /// one run and not another [default: fuel].
     #[arg(long, value_enum)]
     metering: Option<MeteringArg>,
 

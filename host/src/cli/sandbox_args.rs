@@ -110,7 +110,7 @@ pub fn check_limits(limits: &Limits) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where compiled components are cached.
+/// Location of the compiled-component cache.
 #[derive(Args, Debug, Default)]
 pub struct CacheArgs {
     /// Directory for compiled components, created with mode 0700

@@ -1,14 +1,14 @@
 //! Coinbase CDP API keys and the JWT signed for every request.
 //!
-//! A key is parsed once, at load. Accepted forms of the private key: an
-//! ECDSA P-256 key as SEC1 PEM (`BEGIN EC PRIVATE KEY`) or PKCS#8 PEM, signed
-//! with ES256; an Ed25519 key as PKCS#8 PEM, or raw base64 of a 32-byte seed
-//! or of 64 bytes (seed then public key), signed with EdDSA. A literal `\n`
-//! in the text, as key files pasted into JSON often have, is read as a
+//! A key is parsed once, at load. An ECDSA P-256 key is accepted as SEC1
+//! PEM (`BEGIN EC PRIVATE KEY`) or PKCS#8 PEM, and signs with ES256. An
+//! Ed25519 key is accepted as PKCS#8 PEM, or as raw base64 of a 32-byte seed
+//! or of 64 bytes (seed then public key), and signs with EdDSA. A literal
+//! `\n` in the text, as key files pasted into JSON often have, is read as a
 //! newline.
 //!
 //! Each JWT carries `sub` = key name, `iss` = "cdp", `nbf` = now, `exp` =
-//! now + 120 s, and for REST `uri` = "{METHOD} {host}{path}"; its header
+//! now + 120 s, and for REST `uri` = "{METHOD} {host}{path}". Its header
 //! carries `kid` = key name and a random `nonce`.
 
 use std::fmt;

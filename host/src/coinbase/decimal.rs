@@ -3,10 +3,10 @@
 //! Strategies speak f64; Coinbase takes decimal strings on each product's
 //! increments. An f64 is first read as the shortest decimal that prints back
 //! to the same f64 (0.043, not 0.04299999999999999822), then rounded on the
-//! increment: sizes down, so an order never exceeds what the strategy asked
-//! for; limit prices towards the strategy's side, so a buy never pays more
-//! and a sell never takes less than the strategy's price. The result is
-//! written in plain notation, never `9e-05`.
+//! increment. Sizes round down, so an order never exceeds what the strategy
+//! requested. Limit prices round towards the strategy's side, so a buy
+//! never pays more and a sell never takes less than the strategy's price.
+//! The result is written in plain notation, never `9e-05`.
 
 use std::str::FromStr;
 

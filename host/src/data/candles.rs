@@ -1,6 +1,6 @@
 //! Candle files: reading, validation and the interval and gap summary.
 //!
-//! Three layouts are accepted, told apart by their header:
+//! Three layouts are accepted, recognised by their header:
 //! - canonical: `timestamp,open,high,low,close,volume`;
 //! - Coinbase export: `date,unix,low,high,open,close,volume,vol_fiat`
 //!   (columns in Coinbase's own order, `unix` in seconds);
@@ -64,8 +64,8 @@ pub struct CandleSeries {
     pub sha256: String,
 }
 
-/// Why a candle file was rejected. Line numbers count from 1 and include
-/// the header line, as an editor shows them.
+/// The reason a candle file was rejected. Line numbers count from 1 and
+/// include the header line, as an editor shows them.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CandleError {
     #[error("the file is empty; expected a header line such as {CANONICAL_HEADER}")]
@@ -329,8 +329,9 @@ fn parse_time(text: &str, line: u64) -> Result<i64, CandleError> {
     Ok(time_ms)
 }
 
-/// The spacing seen most often; ties go to the shorter spacing so that a
-/// file with as many gaps as regular steps still reports its true interval.
+/// Returns the most common spacing between candles. A tie goes to the
+/// shorter spacing, so a file with as many gaps as regular steps still
+/// reports its true interval.
 fn most_common_spacing(candles: &[Candle]) -> i64 {
     let mut spacings: Vec<i64> = candles.windows(2).map(|pair| pair[1].start_ms - pair[0].start_ms).collect();
     spacings.sort_unstable();

@@ -3,13 +3,13 @@
 //!
 //! Entries are keyed by the component's sha256 and the engine's
 //! compatibility hash. `Component::deserialize` trusts its input, so an
-//! entry is loaded only when it passes every check: the directory belongs
-//! to this user and is closed to everyone else, the file belongs to this
-//! user with mode 0600, its header names the expected component digest and
-//! engine hash, and the compiled bytes match the sha256 recorded in the
-//! header. Anything else is deleted and compiled afresh. These checks catch
-//! corruption, truncation, stale entries and files planted by other users;
-//! they cannot stop someone who can already write as this user.
+//! entry is loaded only when it passes four checks. The directory belongs
+//! to this user and is closed to everyone else. The file belongs to this
+//! user with mode 0600. Its header names the expected component digest and
+//! engine hash. The compiled bytes match the sha256 recorded in the header.
+//! Anything else is deleted and compiled afresh. These checks catch
+//! corruption, truncation, stale entries and files planted by other users,
+//! but not someone who can already write as this user.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -45,13 +45,13 @@ pub struct CompiledCache {
 }
 
 fn effective_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
+    // SAFETY: geteuid takes no arguments and POSIX defines no error for it.
     unsafe { libc::geteuid() }
 }
 
 impl CompiledCache {
-    /// The default location: `$XDG_CACHE_HOME/stratbox/components`, else
-    /// `$HOME/.cache/stratbox/components`.
+    /// Returns the default location: `$XDG_CACHE_HOME/stratbox/components`,
+    /// else `$HOME/.cache/stratbox/components`.
     pub fn default_dir() -> Option<PathBuf> {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .filter(|value| !value.is_empty())
@@ -90,7 +90,7 @@ impl CompiledCache {
         &self.dir
     }
 
-    /// The file a component's compiled code is kept in.
+    /// Returns the path of the file that stores a component's compiled code.
     pub fn entry_path(&self, engine: &Engine, component_sha256: &str) -> PathBuf {
         self.dir.join(format!("{component_sha256}-{}.cwasm", engine_hash(engine)))
     }
@@ -151,10 +151,10 @@ impl CompiledCache {
             return Err("compiled bytes do not match their recorded sha256".to_string());
         }
 
-        // SAFETY: the file is owned by this user with mode 0600 in a
-        // directory only this user can write, carries the key it was stored
-        // under, and its bytes hash to the digest written beside them when
-        // this host compiled them.
+        // SAFETY: the file is owned by this user with mode 0600, in a
+        // directory only this user can write. It carries the key it was
+        // stored under, and its bytes hash to the digest this host wrote
+        // beside them when it compiled them.
         unsafe { Component::deserialize(engine, artifact) }.map(Some).map_err(|error| format!("{error:#}"))
     }
 
@@ -175,8 +175,9 @@ impl CompiledCache {
     }
 }
 
-/// The engine's compatibility hash as 16 hex digits. `DefaultHasher::new`
-/// uses fixed keys, so the value is stable across runs of one build.
+/// Returns the engine's compatibility hash as 16 hex digits.
+/// `DefaultHasher::new` uses fixed keys, so the value is stable across runs
+/// of one build.
 fn engine_hash(engine: &Engine) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);

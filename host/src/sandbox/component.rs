@@ -78,7 +78,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// What a component declares, read without instantiating it.
+/// A component's declared imports, exports and digest, read without
+/// instantiating it.
 pub struct Inspection {
     pub sha256: String,
     pub imports: Vec<String>,

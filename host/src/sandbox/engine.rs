@@ -5,7 +5,7 @@ use wasmtime::{Config, Engine};
 
 use super::limits::MAX_WASM_STACK_BYTES;
 
-/// How the engine bounds the CPU time of each call into a strategy.
+/// The bound on the CPU time of each call into a strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Metering {

@@ -265,7 +265,7 @@ impl Strategy for WasmStrategy {
 fn classify(error: &wasmtime::Error, store: &mut Store<HostState>) -> Fault {
     let last_refusal = store.data_mut().limiter.last_refusal.take();
     let trap = error.downcast_ref::<Trap>().copied();
-    // The trap or the innermost error says what happened; the wasm
+    // The trap or the innermost error describes what happened. The wasm
     // backtrace around it names only anonymous functions.
     let message = match trap {
         Some(trap) => trap.to_string(),

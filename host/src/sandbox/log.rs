@@ -1,10 +1,11 @@
 //! A strategy's log: its `logging.log` calls and its stdout and stderr,
 //! forwarded to the host's `tracing` log with the strategy's id, and capped.
 //!
-//! Caps: each line is cut at `max_log_line_bytes`; at most
-//! `max_log_lines_per_call` lines are kept per call, the rest counted and
-//! reported in one warning at the end of the call; stdout and stderr
-//! together forward at most `max_stdio_bytes` over the instance's life.
+//! Each line is cut at `max_log_line_bytes`. At most
+//! `max_log_lines_per_call` lines are forwarded per call, and the rest are
+//! counted and reported in one warning at the end of the call. Stdout and
+//! stderr together forward at most `max_stdio_bytes` over the instance's
+//! life.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -105,7 +106,8 @@ impl StrategyLog {
         self.lock().dropped_total
     }
 
-    /// The end of what the strategy wrote to stderr, for fault reports.
+    /// Returns the end of what the strategy wrote to stderr, for fault
+    /// reports.
     pub fn stderr_tail(&self) -> String {
         let state = self.lock();
         let mut bytes: Vec<u8> = state.stderr_tail.iter().copied().collect();
@@ -186,7 +188,7 @@ impl LogState {
     }
 }
 
-/// The strategy's stdout or stderr, as WASI sees it.
+/// The strategy's stdout or stderr, as a WASI output stream.
 #[derive(Clone)]
 pub struct StdioStream {
     log: StrategyLog,
@@ -235,8 +237,8 @@ impl OutputStream for StdioStream {
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
-        // Writes never block: output past the limits is dropped, not refused,
-        // so a chatty strategy is not turned into a failing one.
+        // This stream accepts any write at once. Output past the limits is
+        // dropped rather than failed, so a chatty strategy does not fault.
         Ok(64 << 10)
     }
 }

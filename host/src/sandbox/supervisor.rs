@@ -1,5 +1,5 @@
-//! The fault policy: when a strategy faults, its instance is replaced by a
-//! fresh one; a strategy that faults too often in a window of events is
+//! The fault policy. When a strategy faults, its instance is replaced by a
+//! fresh one. A strategy that faults too often in a window of events is
 //! quarantined and gets no more events.
 
 use std::collections::VecDeque;

@@ -77,7 +77,8 @@ fn parse_fraction(value: &str) -> Result<f64, String> {
     Ok(fraction)
 }
 
-/// Which way the fast average crossed the slow one on the latest close.
+/// The direction in which the fast average crossed the slow one on the
+/// latest close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cross {
     Above,

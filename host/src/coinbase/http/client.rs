@@ -132,8 +132,8 @@ pub enum Repeat {
     Never,
 }
 
-/// Where a client gets its key: fixed, or from the provider that re-reads
-/// the secret after a 401.
+/// The source of a client's key: fixed, or the provider that re-reads the
+/// secret after a 401.
 #[derive(Debug, Clone)]
 pub enum KeySupply {
     Fixed(Arc<ApiKey>),

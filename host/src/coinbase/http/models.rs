@@ -1,6 +1,6 @@
-//! Response bodies of the REST API. Decimal fields stay strings on the wire
-//! and become `Decimal` here; fields the client does not use are ignored, so
-//! new fields from the venue do not break it.
+//! Response bodies of the REST API. Decimal fields are strings on the wire
+//! and become `Decimal` here. Fields the client does not use are ignored,
+//! so new fields from the venue do not break it.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};

@@ -2,9 +2,9 @@
 //!
 //! The user channel reports, for each order, the quantity filled so far, the
 //! average price and the fees so far. A fill is the change since the last
-//! report of the same order; a report that does not move the cumulative
-//! quantity forward (a duplicate, a replay after a resubscribe) yields
-//! nothing.
+//! report of the same order. A report that does not move the cumulative
+//! quantity forward, such as a duplicate or a replay after a resubscribe,
+//! yields nothing.
 
 use std::collections::HashMap;
 

@@ -1,8 +1,8 @@
-//! A WebSocket subscription that keeps itself alive: it subscribes within
-//! the venue's five-second window with a fresh JWT per message, drops
-//! duplicate messages, resubscribes on a gap in `sequence_num`, reconnects
-//! after silence longer than the staleness limit or a closed connection
-//! (backing off from 250 ms to 30 s), and turns the user channel's
+//! A WebSocket subscription that keeps itself alive. It subscribes within
+//! the venue's five-second window, with a fresh JWT per message. It drops
+//! duplicate messages and resubscribes on a gap in `sequence_num`. After
+//! silence longer than the staleness limit, or a closed connection, it
+//! reconnects, backing off from 250 ms to 30 s. It turns the user channel's
 //! cumulative order state into individual fills.
 
 use std::str::FromStr;
